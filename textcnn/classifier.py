@@ -1,0 +1,268 @@
+"""`TextCNNClassifier`: the scikit-learn estimator, and the one training path the CLI uses too."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from textcnn.config import ModelConfig, TrainConfig
+from textcnn.data import LABEL, TEXT, stratified_split
+from textcnn.devices import ProcessGroup, resolve_device, setup_distributed
+from textcnn.errors import TextCNNError
+from textcnn.inference import predict_probabilities
+from textcnn.model import TextCNN
+from textcnn.persistence import load_model_dir, save_model_dir
+from textcnn.tokenization import (
+    PAD_TOKEN,
+    UNK_TOKEN,
+    encode_batch,
+    load_tokenizer,
+    prepare_tokenizer,
+    tokenize_dataset,
+    train_tokenizer,
+)
+from textcnn.training import EpochCallback, train_model
+
+logger = logging.getLogger(__name__)
+
+#: Estimator parameters that belong to the model architecture rather than to training.
+_MODEL_PARAMS = ("embedding_dim", "kernel_sizes", "num_filters", "dropout", "max_length")
+
+
+class TextCNNClassifier(ClassifierMixin, BaseEstimator):
+    """Kim (2014) convolutional text classifier with a scikit-learn interface.
+
+    Texts go in as a list / array / Series of strings; labels may be strings or integers and come
+    back unchanged from `predict`. `predict_proba` columns follow `classes_`.
+
+    Parameters mirror the CLI options of `textcnn train`; see `ModelConfig` and `TrainConfig` for
+    the reasons behind each default. `tokenizer` is an optional path to an existing
+    `tokenizer.json`; by default a word-level tokenizer is trained on the training texts.
+    """
+
+    def __init__(
+        self,
+        *,
+        embedding_dim: int = 300,
+        kernel_sizes: Sequence[int] = (3, 4, 5),
+        num_filters: int = 100,
+        dropout: float = 0.5,
+        max_length: int = 256,
+        min_freq: int = 1,
+        max_vocab: int | None = 50_000,
+        tokenizer: str | None = None,
+        epochs: int = 20,
+        batch_size: int = 50,
+        lr: float = 1e-3,
+        optimizer: str = "adamw",
+        weight_decay: float = 0.0,
+        max_norm: float = 3.0,
+        grad_clip: float = 5.0,
+        patience: int = 3,
+        valid_fraction: float = 0.1,
+        word_dropout: float = 0.0,
+        seed: int = 0,
+        device: str = "auto",
+        predict_batch_size: int = 256,
+        verbose: bool = False,
+    ) -> None:
+        self.embedding_dim = embedding_dim
+        self.kernel_sizes = kernel_sizes
+        self.num_filters = num_filters
+        self.dropout = dropout
+        self.max_length = max_length
+        self.min_freq = min_freq
+        self.max_vocab = max_vocab
+        self.tokenizer = tokenizer
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.max_norm = max_norm
+        self.grad_clip = grad_clip
+        self.patience = patience
+        self.valid_fraction = valid_fraction
+        self.word_dropout = word_dropout
+        self.seed = seed
+        self.device = device
+        self.predict_batch_size = predict_batch_size
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- fitting
+    def fit(
+        self,
+        X: Iterable[str],
+        y: Iterable[Any],
+        *,
+        X_valid: Iterable[str] | None = None,
+        y_valid: Iterable[Any] | None = None,
+    ) -> TextCNNClassifier:
+        """Train on texts `X` with labels `y`; validate on (`X_valid`, `y_valid`) or a 10% split."""
+        train = _as_dataset(X, y)
+        valid = _as_dataset(X_valid, y_valid) if X_valid is not None and y_valid is not None else None
+        return self.fit_dataset(train, valid)
+
+    def fit_dataset(
+        self,
+        train: datasets.Dataset,
+        valid: datasets.Dataset | None = None,
+        *,
+        callbacks: Sequence[EpochCallback] = (),
+    ) -> TextCNNClassifier:
+        """Train on `datasets.Dataset`s with columns `text` and `label` (the CLI's entry point)."""
+        train_config = self._train_config()
+        device = resolve_device(train_config.device)
+        self.process_group_: ProcessGroup = setup_distributed(device)
+
+        train_labels = np.asarray(train[LABEL])
+        classes = np.unique(train_labels)
+        if len(classes) < 2:
+            raise TextCNNError(
+                f"training data has a single class ({classes[0]!r}); a classifier needs at least two"
+            )
+        if valid is None:
+            train_idx, valid_idx = stratified_split(list(train_labels), train_config.valid_fraction, train_config.seed)
+            valid = train.select(np.sort(valid_idx))
+            train = train.select(np.sort(train_idx))
+            train_labels = train_labels[np.sort(train_idx)]
+        valid_labels = np.asarray(valid[LABEL])
+        known = np.isin(valid_labels, classes)
+        if not known.all():
+            unseen = sorted({str(v) for v in valid_labels[~known]})
+            logger.warning("validation labels never seen in training are ignored: %s", ", ".join(unseen))
+            valid = valid.select(np.flatnonzero(known))
+            valid_labels = valid_labels[known]
+        if len(valid) == 0:
+            raise TextCNNError("the validation data is empty after removing labels unseen in training")
+
+        if self.tokenizer is not None:
+            tokenizer = prepare_tokenizer(load_tokenizer(self.tokenizer))
+        else:
+            tokenizer = train_tokenizer(train[TEXT], min_freq=train_config.min_freq, max_vocab=train_config.max_vocab)
+        pad_id = tokenizer.token_to_id(PAD_TOKEN)
+        unk_id = tokenizer.token_to_id(UNK_TOKEN)
+        model_config = self._model_config(vocab_size=tokenizer.get_vocab_size(), num_classes=len(classes), pad_id=pad_id)
+
+        train_ids = tokenize_dataset(train, tokenizer, model_config.max_length)["input_ids"]
+        valid_ids = tokenize_dataset(valid, tokenizer, model_config.max_length)["input_ids"]
+        model = TextCNN(model_config)
+        result = train_model(
+            model,
+            list(train_ids),
+            np.searchsorted(classes, train_labels),
+            list(valid_ids),
+            np.searchsorted(classes, valid_labels),
+            train_config,
+            device=device,
+            unk_id=unk_id if unk_id is not None else pad_id,
+            process_group=self.process_group_,
+            callbacks=callbacks,
+            show_progress=True if self.verbose else None,
+        )
+        model.eval()
+        self.model_ = model
+        self.tokenizer_ = tokenizer
+        self.classes_ = classes
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.train_config_ = train_config
+        return self
+
+    # -------------------------------------------------------------- prediction
+    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
+        """Probabilities of shape (n_samples, n_classes), columns ordered like `classes_`."""
+        check_is_fitted(self, "model_")
+        ids = encode_batch(self.tokenizer_, _as_texts(X), self.model_.config.max_length)
+        return predict_probabilities(self.model_, ids, batch_size=self.predict_batch_size)
+
+    def predict(self, X: Iterable[str]) -> np.ndarray:
+        """Labels from `classes_`, one per text."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Write a self-contained model directory (JSON, tokenizer.json, safetensors)."""
+        check_is_fitted(self, "model_")
+        return save_model_dir(
+            path,
+            model=self.model_,
+            tokenizer=self.tokenizer_,
+            classes=self.classes_,
+            train_config=getattr(self, "train_config_", None),
+            history=getattr(self, "history_", []),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "auto") -> TextCNNClassifier:
+        """Rebuild a fitted estimator from a model directory written by `save` or the CLI."""
+        saved = load_model_dir(path, device=str(resolve_device(device)))
+        config = saved.model.config
+        params: dict[str, Any] = {name: getattr(config, name) for name in _MODEL_PARAMS}
+        if saved.train_config is not None:
+            valid_names = cls._get_param_names()
+            params.update({k: v for k, v in saved.train_config.to_dict().items() if k in valid_names})
+        params["device"] = device
+        estimator = cls(**params)
+        estimator.model_ = saved.model
+        estimator.tokenizer_ = saved.tokenizer
+        estimator.classes_ = np.asarray(saved.classes)
+        estimator.train_config_ = saved.train_config
+        estimator.history_ = []
+        return estimator
+
+    # ----------------------------------------------------------------- helpers
+    def _model_config(self, *, vocab_size: int, num_classes: int, pad_id: int) -> ModelConfig:
+        try:
+            return ModelConfig(
+                vocab_size=vocab_size,
+                num_classes=num_classes,
+                pad_id=pad_id,
+                **{name: getattr(self, name) for name in _MODEL_PARAMS},
+            )
+        except ValueError as error:
+            raise TextCNNError(str(error)) from None
+
+    def _train_config(self) -> TrainConfig:
+        try:
+            return TrainConfig(
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                optimizer=self.optimizer,
+                weight_decay=self.weight_decay,
+                max_norm=self.max_norm,
+                grad_clip=self.grad_clip,
+                patience=self.patience,
+                valid_fraction=self.valid_fraction,
+                min_freq=self.min_freq,
+                max_vocab=self.max_vocab,
+                word_dropout=self.word_dropout,
+                seed=self.seed,
+                device=self.device,
+            )
+        except ValueError as error:
+            raise TextCNNError(str(error)) from None
+
+
+def _as_texts(X: Iterable[Any]) -> list[str]:
+    """Accept lists, numpy arrays and pandas Series of texts; missing values become ''."""
+    if isinstance(X, str):
+        raise TypeError("expected a sequence of texts, got a single string; wrap it in a list")
+    values = X.tolist() if hasattr(X, "tolist") else list(X)
+    return [v if isinstance(v, str) else ("" if v is None or v != v else str(v)) for v in values]
+
+
+def _as_dataset(X: Iterable[str], y: Iterable[Any]) -> datasets.Dataset:
+    texts = _as_texts(X)
+    labels = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(texts) != len(labels):
+        raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+    return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})

@@ -1,0 +1,132 @@
+"""Configuration dataclasses: one describes a model, one describes how it is trained.
+
+`ModelConfig` is everything needed to rebuild the network and its input pipeline at prediction
+time; it is saved as `config.json` next to the weights. `TrainConfig` holds the fitting
+hyper-parameters and is saved alongside for the record (it is never needed to predict).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+#: Version of the model-directory layout. Bump when a saved key changes meaning.
+FORMAT_VERSION = 1
+
+EMBEDDING_MODES = ("rand", "static", "non-static", "multichannel")
+OPTIMIZERS = ("adamw", "adadelta")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of a Kim (2014) convolutional text classifier."""
+
+    vocab_size: int
+    num_classes: int
+    embedding_dim: int = 300  # Kim 2014 (word2vec size); also fits most pretrained vectors
+    kernel_sizes: tuple[int, ...] = (3, 4, 5)  # Kim 2014
+    num_filters: int = 100  # per kernel size, Kim 2014
+    dropout: float = 0.5  # Kim 2014
+    max_length: int = 256  # tokens kept per text; longer texts are truncated
+    pad_id: int = 0
+    embedding_mode: str = "rand"  # one of EMBEDDING_MODES
+
+    def __post_init__(self) -> None:
+        self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
+        validate_architecture(
+            kernel_sizes=self.kernel_sizes,
+            num_filters=self.num_filters,
+            dropout=self.dropout,
+            embedding_dim=self.embedding_dim,
+            max_length=self.max_length,
+        )
+        if self.embedding_mode not in EMBEDDING_MODES:
+            raise ValueError(f"embedding_mode must be one of {EMBEDDING_MODES}")
+
+    @property
+    def feature_dim(self) -> int:
+        """Width of the pooled feature vector fed to the output layer."""
+        return self.num_filters * len(self.kernel_sizes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["kernel_sizes"] = list(self.kernel_sizes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainConfig:
+    """How a model is fitted. Defaults were chosen on validation data carved from training sets."""
+
+    epochs: int = 20  # an upper bound: early stopping usually ends training sooner
+    batch_size: int = 50  # Kim 2014
+    lr: float = 1e-3
+    optimizer: str = "adamw"  # "adadelta" reproduces Kim 2014 (lr 1.0, rho 0.95)
+    weight_decay: float = 0.0
+    max_norm: float = 3.0  # Kim 2014: L2 cap on each output-layer weight vector; 0 disables
+    grad_clip: float = 5.0  # global gradient-norm clip; 0 disables
+    patience: int = 3  # epochs without validation-accuracy gain before stopping
+    valid_fraction: float = 0.1  # carved (stratified) from train when no validation set is given
+    min_freq: int = 1  # tokens seen fewer times in training become [UNK]
+    max_vocab: int | None = 50_000
+    word_dropout: float = 0.0  # probability of replacing a training token by [UNK]
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError("epochs must be >= 1")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if self.lr <= 0:
+            raise ValueError("lr must be > 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}")
+        if self.patience < 1:
+            raise ValueError("patience must be >= 1")
+        if not 0.0 < self.valid_fraction < 1.0:
+            raise ValueError("valid_fraction must be between 0 and 1")
+        if self.min_freq < 1:
+            raise ValueError("min_freq must be >= 1")
+        if self.max_vocab is not None and self.max_vocab < 3:
+            raise ValueError("max_vocab must be >= 3")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError("word_dropout must be in [0, 1)")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def validate_architecture(
+    *,
+    kernel_sizes: tuple[int, ...],
+    num_filters: int,
+    dropout: float,
+    embedding_dim: int,
+    max_length: int,
+) -> None:
+    """Raise ValueError with a plain message for an impossible architecture."""
+    if not kernel_sizes:
+        raise ValueError("kernel_sizes must name at least one width")
+    if any(k < 1 for k in kernel_sizes):
+        raise ValueError("kernel_sizes must all be >= 1")
+    if num_filters < 1:
+        raise ValueError("num_filters must be >= 1")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError("dropout must be in [0, 1)")
+    if embedding_dim < 1:
+        raise ValueError("embedding_dim must be >= 1")
+    if max_length < 1:
+        raise ValueError("max_length must be >= 1")

@@ -1,0 +1,223 @@
+"""One loader for every data source, built on Hugging Face `datasets`.
+
+A source is a local file (.csv, .tsv, .jsonl/.json, .parquet, or .txt with one text a line), a
+directory of class sub-folders holding one document per file (scikit-learn's `load_files`
+layout), or otherwise a Hugging Face Hub dataset id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from textcnn.errors import TextCNNError
+
+#: Local file suffix -> `datasets` builder name.
+FILE_BUILDERS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "json",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".txt": "text",
+}
+TEXT = "text"
+LABEL = "label"
+BAD_ROW_POLICIES = ("error", "skip")
+
+
+def load_source(
+    source: str | Path,
+    *,
+    split: str = "train",
+    dataset_config: str | None = None,
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
+    streaming: bool = False,
+) -> datasets.Dataset | datasets.IterableDataset:
+    """Load `source` as a `datasets.Dataset` (or an `IterableDataset` when `streaming`)."""
+    path = Path(source)
+    if path.is_dir():
+        return load_class_folders(path, encoding=encoding, errors=encoding_errors)
+    if path.is_file():
+        return load_file(path, encoding=encoding, streaming=streaming)
+    if _looks_like_local_path(str(source)):
+        raise TextCNNError(f"file not found: {source}")
+    return load_hub_dataset(str(source), split=split, dataset_config=dataset_config, streaming=streaming)
+
+
+def load_file(
+    path: Path, *, encoding: str = "utf-8", streaming: bool = False
+) -> datasets.Dataset | datasets.IterableDataset:
+    """Load one local file with the `datasets` builder its suffix names."""
+    suffix = path.suffix.lower()
+    builder = FILE_BUILDERS.get(suffix)
+    if builder is None:
+        supported = ", ".join(sorted(FILE_BUILDERS))
+        raise TextCNNError(f"unsupported file type '{suffix or path.name}' for {path}; use one of {supported}")
+    if path.stat().st_size == 0:
+        raise TextCNNError(f"{path} is empty")
+    kwargs: dict[str, Any] = {}
+    if builder == "csv":
+        # Keep texts such as "NA" or "null" as text: only truly empty cells are missing.
+        kwargs.update(keep_default_na=False, na_values=[""], encoding=encoding)
+        if suffix == ".tsv":
+            kwargs["sep"] = "\t"
+    elif builder == "text":
+        kwargs["encoding"] = encoding
+    elif builder == "json":
+        kwargs["encoding"] = encoding
+    try:
+        loaded = datasets.load_dataset(
+            builder, data_files=str(path), split="train", streaming=streaming, **kwargs
+        )
+    except Exception as error:
+        raise TextCNNError(_explain_read_error(path, error, encoding)) from None
+    if not streaming and len(loaded) == 0:
+        raise TextCNNError(f"{path} has no data rows")
+    return loaded
+
+
+def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "strict") -> datasets.Dataset:
+    """Read a directory whose sub-folders are classes and whose files are documents."""
+    class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise TextCNNError(f"directory {path} has no class sub-folders (expected {path}/<label>/<file>)")
+
+    def documents() -> Iterator[dict[str, str]]:
+        for class_dir in class_dirs:
+            for file in sorted(class_dir.iterdir()):
+                if not file.is_file() or file.name.startswith("."):
+                    continue
+                try:
+                    text = file.read_bytes().decode(encoding, errors=errors)
+                except UnicodeDecodeError as error:
+                    raise TextCNNError(
+                        f"{file} is not valid {encoding} (byte {error.start}); "
+                        "pass the right --encoding"
+                    ) from None
+                yield {TEXT: text, LABEL: class_dir.name}
+
+    rows = list(documents())
+    if not rows:
+        raise TextCNNError(f"the class sub-folders of {path} contain no files")
+    return datasets.Dataset.from_list(rows)
+
+
+def load_hub_dataset(
+    name: str, *, split: str, dataset_config: str | None, streaming: bool = False
+) -> datasets.Dataset | datasets.IterableDataset:
+    """Load a Hugging Face Hub dataset (never with remote code)."""
+    try:
+        return datasets.load_dataset(name, dataset_config, split=split, streaming=streaming)
+    except Exception as error:
+        raise TextCNNError(
+            f"could not load '{name}' as a local file, folder or Hugging Face Hub dataset: "
+            f"{_first_line(error)}"
+        ) from None
+
+
+def select_columns(
+    dataset: datasets.Dataset,
+    *,
+    text_column: str = TEXT,
+    label_column: str | None = LABEL,
+    source: str = "data",
+    on_bad_rows: str = "error",
+) -> datasets.Dataset:
+    """Return `dataset` reduced to columns `text` (and `label`), validated.
+
+    Class-label integer columns are turned into their names. Rows whose text or label is missing
+    raise a `TextCNNError` naming the first one, or are dropped with `on_bad_rows="skip"`.
+    """
+    wanted = [text_column] + ([label_column] if label_column is not None else [])
+    for column in wanted:
+        if column not in dataset.column_names:
+            kind = "text" if column == text_column else "label"
+            raise TextCNNError(
+                f"{source} has no {kind} column '{column}'; columns are: "
+                f"{', '.join(dataset.column_names)} (choose one with --{kind}-column)"
+            )
+    dataset = dataset.select_columns(wanted)
+    if label_column is not None:
+        feature = dataset.features[label_column]
+        if isinstance(feature, datasets.ClassLabel):
+            dataset = dataset.cast_column(label_column, datasets.Value("string"))
+            names = feature.names
+            dataset = dataset.map(
+                lambda batch: {label_column: [names[int(v)] if v is not None else None for v in batch[label_column]]},
+                batched=True,
+            )
+    renames = {text_column: TEXT}
+    if label_column is not None:
+        renames[label_column] = LABEL
+    dataset = dataset.rename_columns({old: new for old, new in renames.items() if old != new})
+    return drop_or_reject_bad_rows(dataset, source=source, policy=on_bad_rows)
+
+
+def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: str) -> datasets.Dataset:
+    if policy not in BAD_ROW_POLICIES:
+        raise ValueError(f"on_bad_rows must be one of {BAD_ROW_POLICIES}")
+    columns = [c for c in (TEXT, LABEL) if c in dataset.column_names]
+    bad = np.zeros(len(dataset), dtype=bool)
+    for column in columns:
+        values = dataset.data.column(column)
+        bad |= np.asarray(values.is_null(), dtype=bool)
+    if not bad.any():
+        return dataset
+    count = int(bad.sum())
+    if policy == "skip":
+        kept = dataset.select(np.flatnonzero(~bad))
+        if len(kept) == 0:
+            raise TextCNNError(f"{source}: every row has a missing text or label")
+        return kept
+    first = int(np.flatnonzero(bad)[0]) + 1
+    raise TextCNNError(
+        f"{source}: {count} row(s) have a missing text or label (first: data row {first}); "
+        "fix them or pass --on-bad-rows skip"
+    )
+
+
+def stratified_split(
+    labels: list[Any], valid_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, valid) with class proportions kept where every class allows it."""
+    indices = np.arange(len(labels))
+    if len(labels) < 2:
+        raise TextCNNError("need at least 2 training rows to carve a validation split")
+    try:
+        return train_test_split(indices, test_size=valid_fraction, random_state=seed, stratify=labels)
+    except ValueError:
+        # A class seen once, or fewer validation rows than classes: fall back to a plain split.
+        return train_test_split(indices, test_size=valid_fraction, random_state=seed)
+
+
+def _looks_like_local_path(source: str) -> bool:
+    return (
+        source.startswith((".", "/", "~"))
+        or "\\" in source
+        or Path(source).suffix.lower() in FILE_BUILDERS
+        or source.count("/") > 1
+    )
+
+
+def _explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, UnicodeDecodeError):
+            return (
+                f"{path} is not valid {encoding} (byte {cause.start} of a block); "
+                "pass the file's encoding with --encoding"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return f"could not read {path}: {_first_line(error)}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,8 @@
+"""The one exception type for problems a user can fix (bad data, bad paths, bad model folders)."""
+
+
+class TextCNNError(Exception):
+    """A user-facing error whose message is one line saying what is wrong and how to fix it.
+
+    The CLI prints it as `Error: <message>` and exits with status 1, without a traceback.
+    """

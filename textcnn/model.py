@@ -1,0 +1,93 @@
+"""The network: token ids -> logits. No loss, no softmax, no tokenizer, no device choice."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from textcnn.config import ModelConfig
+
+#: Half-width of the uniform initialisation of random word vectors (Kim 2014).
+EMBEDDING_INIT_RANGE = 0.25
+
+
+class TextCNN(nn.Module):
+    """Kim (2014): embedding -> parallel 1-D convolutions -> max-over-time pooling -> linear.
+
+    Padding never influences a text's output: a convolution window counts only if it starts on a
+    real token (texts shorter than a kernel keep their single window, padded with zero vectors), so
+    a text gets the same logits alone or in a batch padded for a longer text.
+
+    In `multichannel` mode a frozen copy of the embeddings is added as a second channel; every
+    filter is applied to both channels and the results summed (Kim 2014), which for a linear
+    convolution equals convolving the sum of the two channels.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.pad_id
+        )
+        nn.init.uniform_(self.embedding.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
+        with torch.no_grad():
+            self.embedding.weight[config.pad_id].zero_()
+        self.static_embedding: nn.Embedding | None = None
+        if config.embedding_mode == "multichannel":
+            self.static_embedding = nn.Embedding(
+                config.vocab_size, config.embedding_dim, padding_idx=config.pad_id
+            )
+            self.static_embedding.weight.data.copy_(self.embedding.weight.data)
+            self.static_embedding.weight.requires_grad_(False)
+        if config.embedding_mode == "static":
+            self.embedding.weight.requires_grad_(False)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(config.embedding_dim, config.num_filters, kernel_size=k)
+            for k in config.kernel_sizes
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.feature_dim, config.num_classes)
+
+    @property
+    def min_length(self) -> int:
+        """Shortest padded input the convolutions accept (the widest kernel)."""
+        return max(self.config.kernel_sizes)
+
+    def load_pretrained_embeddings(self, vectors: torch.Tensor) -> None:
+        """Copy `vectors` (vocab_size, embedding_dim) into every embedding channel."""
+        with torch.no_grad():
+            self.embedding.weight.copy_(vectors)
+            if self.static_embedding is not None:
+                self.static_embedding.weight.copy_(vectors)
+
+    def features(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Pooled convolution features of shape (batch, feature_dim)."""
+        # input_ids: (batch, time), right-padded with pad_id
+        if input_ids.size(1) < self.min_length:
+            input_ids = F.pad(input_ids, (0, self.min_length - input_ids.size(1)), value=self.config.pad_id)
+        lengths = (input_ids != self.config.pad_id).sum(dim=1)  # (batch,)
+        embedded = self.embedding(input_ids)  # (batch, time, embedding_dim)
+        if self.static_embedding is not None:
+            embedded = embedded + self.static_embedding(input_ids)
+        embedded = embedded.transpose(1, 2)  # (batch, embedding_dim, time)
+        pooled = []
+        for kernel_size, conv in zip(self.config.kernel_sizes, self.convs, strict=True):
+            activations = conv(embedded)  # (batch, num_filters, time - kernel_size + 1)
+            starts = torch.arange(activations.size(2), device=input_ids.device)  # (windows,)
+            last_start = (lengths - kernel_size).clamp(min=0)  # (batch,)
+            valid = starts.unsqueeze(0) <= last_start.unsqueeze(1)  # (batch, windows)
+            activations = activations.masked_fill(~valid.unsqueeze(1), float("-inf"))
+            pooled.append(F.relu(activations.amax(dim=2)))  # (batch, num_filters)
+        return torch.cat(pooled, dim=1)  # (batch, feature_dim)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (batch, num_classes) for right-padded `input_ids` (batch, time)."""
+        return self.classifier(self.dropout(self.features(input_ids)))
+
+    @torch.no_grad()
+    def apply_max_norm(self, max_norm: float) -> None:
+        """Rescale each output-layer weight vector to L2 norm <= max_norm (Kim 2014)."""
+        if max_norm > 0:
+            weight = self.classifier.weight
+            weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=max_norm))

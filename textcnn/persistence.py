@@ -1,0 +1,146 @@
+"""Model directories: plain JSON, tokenizer JSON and safetensors. Nothing is ever unpickled.
+
+Layout::
+
+    config.json        {"format_version", "model": ModelConfig, "training": TrainConfig}
+    labels.json        class names, in the order of the output layer
+    tokenizer.json     Hugging Face tokenizers file
+    model.safetensors  weights
+    metrics.jsonl      one line of metrics per training epoch
+
+Every file is written to a temporary name and renamed into place; `config.json` goes last, so a
+directory with a `config.json` is a complete model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file as load_safetensors
+from safetensors.torch import save_file as save_safetensors
+from tokenizers import Tokenizer
+
+from textcnn.config import FORMAT_VERSION, ModelConfig, TrainConfig
+from textcnn.errors import TextCNNError
+from textcnn.model import TextCNN
+from textcnn.tokenization import load_tokenizer, prepare_tokenizer
+
+CONFIG_FILE = "config.json"
+LABELS_FILE = "labels.json"
+TOKENIZER_FILE = "tokenizer.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.jsonl"
+REQUIRED_FILES = (CONFIG_FILE, LABELS_FILE, TOKENIZER_FILE, WEIGHTS_FILE)
+
+
+@dataclass
+class SavedModel:
+    model: TextCNN
+    tokenizer: Tokenizer
+    classes: list[Any]
+    train_config: TrainConfig | None
+
+
+def is_model_dir(path: str | Path) -> bool:
+    return (Path(path) / CONFIG_FILE).is_file()
+
+
+def save_model_dir(
+    path: str | Path,
+    *,
+    model: TextCNN,
+    tokenizer: Tokenizer,
+    classes: Iterable[Any],
+    train_config: TrainConfig | None = None,
+    history: Iterable[dict[str, Any]] = (),
+) -> Path:
+    """Write a complete, self-contained model directory at `path`."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / CONFIG_FILE).unlink(missing_ok=True)  # the directory is not a model until config.json lands
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    _atomic_write(path / WEIGHTS_FILE, lambda tmp: save_safetensors(state, tmp, metadata={"format": "pt"}))
+    _atomic_write(path / TOKENIZER_FILE, lambda tmp: tokenizer.save(tmp))
+    _atomic_write_text(path / LABELS_FILE, json.dumps([_plain(c) for c in classes], ensure_ascii=False, indent=2))
+    _atomic_write_text(path / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))
+    config = {
+        "format_version": FORMAT_VERSION,
+        "model": model.config.to_dict(),
+        "training": train_config.to_dict() if train_config is not None else None,
+    }
+    _atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2))
+    return path
+
+
+def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
+    """Read config -> build the network -> load weights. Every problem names the file at fault."""
+    path = Path(path)
+    if not path.is_dir():
+        raise TextCNNError(f"model directory not found: {path}")
+    for name in REQUIRED_FILES:
+        if not (path / name).is_file():
+            raise TextCNNError(f"{path} is not a complete textcnn model directory: {name} is missing")
+    raw = _read_json(path / CONFIG_FILE)
+    if not isinstance(raw, dict) or "model" not in raw or "format_version" not in raw:
+        raise TextCNNError(f"{path / CONFIG_FILE} is not a textcnn config (no 'format_version'/'model')")
+    version = raw["format_version"]
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise TextCNNError(
+            f"{path / CONFIG_FILE} has format version {version}, newer than this textcnn reads "
+            f"({FORMAT_VERSION}); upgrade textcnn"
+        )
+    try:
+        model_config = ModelConfig.from_dict(raw["model"])
+        train_config = TrainConfig(**raw["training"]) if raw.get("training") else None
+    except (TypeError, ValueError) as error:
+        raise TextCNNError(f"{path / CONFIG_FILE} is invalid: {error}") from None
+    classes = _read_json(path / LABELS_FILE)
+    if not isinstance(classes, list) or len(classes) != model_config.num_classes:
+        raise TextCNNError(f"{path / LABELS_FILE} must list {model_config.num_classes} class names")
+    tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
+    try:
+        state = load_safetensors(str(path / WEIGHTS_FILE), device=device)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise TextCNNError(f"{path / WEIGHTS_FILE} is corrupt or unreadable: {error}") from None
+    model = TextCNN(model_config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {first}") from None
+    model.to(device).eval()
+    return SavedModel(model=model, tokenizer=tokenizer, classes=classes, train_config=train_config)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise TextCNNError(f"{path} is corrupt (not valid JSON: {error})") from None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python scalars so labels survive JSON with their type."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write_text(target: Path, text: str) -> None:
+    _atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

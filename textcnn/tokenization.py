@@ -1,0 +1,114 @@
+"""Word-level tokenizers built with Hugging Face `tokenizers`, trained on the training texts.
+
+Normalisation is NFKC + lowercase. Pre-tokenisation splits on whitespace and punctuation and, so
+that languages written without spaces do not collapse into one token per sentence, isolates every
+Han, Hiragana and Katakana character as a token of its own (the convolutions then see character
+n-grams, the usual unit for Chinese and Japanese text classification).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from textcnn.errors import TextCNNError
+
+PAD_TOKEN = "[PAD]"
+UNK_TOKEN = "[UNK]"
+PAD_ID = 0
+UNK_ID = 1
+
+#: Han ideographs, Hiragana, Katakana and CJK compatibility ideographs.
+CJK_CHARACTER = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+#: Texts are cut to this many characters per allowed token before tokenising, so a single
+#: multi-megabyte line cannot exhaust memory; generous enough never to cut a text that fits.
+CHARS_PER_TOKEN_BUDGET = 32
+
+
+def build_pre_tokenizer() -> pre_tokenizers.PreTokenizer:
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(CJK_CHARACTER), behavior="isolated"),
+            pre_tokenizers.Whitespace(),
+        ]
+    )
+
+
+def build_normalizer() -> normalizers.Normalizer:
+    return normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+
+
+def train_tokenizer(
+    texts: Iterable[str],
+    *,
+    min_freq: int = 1,
+    max_vocab: int | None = None,
+) -> Tokenizer:
+    """Train a WordLevel tokenizer whose ids 0 and 1 are `[PAD]` and `[UNK]`."""
+    tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
+    tokenizer.normalizer = build_normalizer()
+    tokenizer.pre_tokenizer = build_pre_tokenizer()
+    trainer_kwargs: dict = {"min_frequency": min_freq, "special_tokens": [PAD_TOKEN, UNK_TOKEN]}
+    if max_vocab is not None:
+        trainer_kwargs["vocab_size"] = max_vocab
+    trainer = trainers.WordLevelTrainer(show_progress=False, **trainer_kwargs)
+    tokenizer.train_from_iterator(_batched(texts, 1000), trainer=trainer)
+    return tokenizer
+
+
+def load_tokenizer(path: str | Path) -> Tokenizer:
+    """Load a `tokenizer.json`; it must define `[PAD]` (used for padding)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TextCNNError(f"tokenizer file not found: {path}")
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises a bare Exception on bad JSON
+        raise TextCNNError(f"{path} is not a valid tokenizer.json: {_first_line(error)}") from None
+    if tokenizer.token_to_id(PAD_TOKEN) is None:
+        raise TextCNNError(f"{path} has no {PAD_TOKEN} token; add one so texts can be padded")
+    return tokenizer
+
+
+def prepare_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
+    """Turn off any padding/truncation baked into the file; textcnn pads and truncates itself."""
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def encode_batch(tokenizer: Tokenizer, texts: Sequence[str | None], max_length: int) -> list[list[int]]:
+    """Token ids of each text, truncated to `max_length`. `None` is treated as an empty text."""
+    char_budget = max_length * CHARS_PER_TOKEN_BUDGET
+    cleaned = [(text or "")[:char_budget] for text in texts]
+    encodings = tokenizer.encode_batch_fast(cleaned, add_special_tokens=False)
+    return [encoding.ids[:max_length] for encoding in encodings]
+
+
+def _batched(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text or "")
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def tokenize_dataset(dataset: Any, tokenizer: Tokenizer, max_length: int) -> Any:
+    """Add an `input_ids` column to a `datasets.Dataset` with a batched, fast `map`."""
+
+    def encode(batch: dict[str, list]) -> dict[str, list[list[int]]]:
+        return {"input_ids": encode_batch(tokenizer, batch["text"], max_length)}
+
+    return dataset.map(encode, batched=True, batch_size=2000, remove_columns=["text"], desc="Tokenizing")
