@@ -28,7 +28,7 @@ from textcnn.tokenization import (
     tokenize_dataset,
     train_tokenizer,
 )
-from textcnn.training import EpochCallback, train_model
+from textcnn.training import EpochCallback, seed_everything, train_model
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +125,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         train_labels = np.asarray(train[LABEL])
         classes = np.unique(train_labels)
         if len(classes) < 2:
-            raise TextCNNError(
-                f"training data has a single class ({classes[0]!r}); a classifier needs at least two"
-            )
+            raise TextCNNError(f"training data has a single class ({classes[0]!r}); a classifier needs at least two")
         if valid is None:
             train_idx, valid_idx = stratified_split(list(train_labels), train_config.valid_fraction, train_config.seed)
             valid = train.select(np.sort(valid_idx))
@@ -149,10 +147,13 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             tokenizer = train_tokenizer(train[TEXT], min_freq=train_config.min_freq, max_vocab=train_config.max_vocab)
         pad_id = tokenizer.token_to_id(PAD_TOKEN)
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
-        model_config = self._model_config(vocab_size=tokenizer.get_vocab_size(), num_classes=len(classes), pad_id=pad_id)
+        model_config = self._model_config(
+            vocab_size=tokenizer.get_vocab_size(), num_classes=len(classes), pad_id=pad_id
+        )
 
         train_ids = tokenize_dataset(train, tokenizer, model_config.max_length)["input_ids"]
         valid_ids = tokenize_dataset(valid, tokenizer, model_config.max_length)["input_ids"]
+        seed_everything(train_config.seed)  # the initial weights depend on the seed too
         model = TextCNN(model_config)
         result = train_model(
             model,

@@ -68,14 +68,10 @@ def load_file(
         kwargs.update(keep_default_na=False, na_values=[""], encoding=encoding)
         if suffix == ".tsv":
             kwargs["sep"] = "\t"
-    elif builder == "text":
-        kwargs["encoding"] = encoding
-    elif builder == "json":
+    elif builder == "text" or builder == "json":
         kwargs["encoding"] = encoding
     try:
-        loaded = datasets.load_dataset(
-            builder, data_files=str(path), split="train", streaming=streaming, **kwargs
-        )
+        loaded = datasets.load_dataset(builder, data_files=str(path), split="train", streaming=streaming, **kwargs)
     except Exception as error:
         raise TextCNNError(_explain_read_error(path, error, encoding)) from None
     if not streaming and len(loaded) == 0:
@@ -98,8 +94,7 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
                     text = file.read_bytes().decode(encoding, errors=errors)
                 except UnicodeDecodeError as error:
                     raise TextCNNError(
-                        f"{file} is not valid {encoding} (byte {error.start}); "
-                        "pass the right --encoding"
+                        f"{file} is not valid {encoding} (byte {error.start}); pass the right --encoding"
                     ) from None
                 yield {TEXT: text, LABEL: class_dir.name}
 
@@ -117,8 +112,7 @@ def load_hub_dataset(
         return datasets.load_dataset(name, dataset_config, split=split, streaming=streaming)
     except Exception as error:
         raise TextCNNError(
-            f"could not load '{name}' as a local file, folder or Hugging Face Hub dataset: "
-            f"{_first_line(error)}"
+            f"could not load '{name}' as a local file, folder or Hugging Face Hub dataset: {_first_line(error)}"
         ) from None
 
 
@@ -183,9 +177,7 @@ def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: s
     )
 
 
-def stratified_split(
-    labels: list[Any], valid_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: list[Any], valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, valid) with class proportions kept where every class allows it."""
     indices = np.arange(len(labels))
     if len(labels) < 2:
@@ -215,6 +207,8 @@ def _explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
                 "pass the file's encoding with --encoding"
             )
         cause = cause.__cause__ or cause.__context__
+    if "corresponds to no data" in str(error):
+        return f"{path} has no data rows"
     return f"could not read {path}: {_first_line(error)}"
 
 

@@ -27,24 +27,19 @@ class TextCNN(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(
-            config.vocab_size, config.embedding_dim, padding_idx=config.pad_id
-        )
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
         nn.init.uniform_(self.embedding.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
         with torch.no_grad():
             self.embedding.weight[config.pad_id].zero_()
         self.static_embedding: nn.Embedding | None = None
         if config.embedding_mode == "multichannel":
-            self.static_embedding = nn.Embedding(
-                config.vocab_size, config.embedding_dim, padding_idx=config.pad_id
-            )
+            self.static_embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
             self.static_embedding.weight.data.copy_(self.embedding.weight.data)
             self.static_embedding.weight.requires_grad_(False)
         if config.embedding_mode == "static":
             self.embedding.weight.requires_grad_(False)
         self.convs = nn.ModuleList(
-            nn.Conv1d(config.embedding_dim, config.num_filters, kernel_size=k)
-            for k in config.kernel_sizes
+            nn.Conv1d(config.embedding_dim, config.num_filters, kernel_size=k) for k in config.kernel_sizes
         )
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.feature_dim, config.num_classes)

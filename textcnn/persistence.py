@@ -68,14 +68,14 @@ def save_model_dir(
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     _atomic_write(path / WEIGHTS_FILE, lambda tmp: save_safetensors(state, tmp, metadata={"format": "pt"}))
     _atomic_write(path / TOKENIZER_FILE, lambda tmp: tokenizer.save(tmp))
-    _atomic_write_text(path / LABELS_FILE, json.dumps([_plain(c) for c in classes], ensure_ascii=False, indent=2))
-    _atomic_write_text(path / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))
+    atomic_write_text(path / LABELS_FILE, json.dumps([to_json_value(c) for c in classes], ensure_ascii=False, indent=2))
+    atomic_write_text(path / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))
     config = {
         "format_version": FORMAT_VERSION,
         "model": model.config.to_dict(),
         "training": train_config.to_dict() if train_config is not None else None,
     }
-    _atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2))
+    atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2))
     return path
 
 
@@ -126,7 +126,7 @@ def _read_json(path: Path) -> Any:
         raise TextCNNError(f"{path} is corrupt (not valid JSON: {error})") from None
 
 
-def _plain(value: Any) -> Any:
+def to_json_value(value: Any) -> Any:
     """numpy scalars -> Python scalars so labels survive JSON with their type."""
     return value.item() if hasattr(value, "item") else value
 
@@ -142,5 +142,5 @@ def _atomic_write(target: Path, write: Any) -> None:
         raise
 
 
-def _atomic_write_text(target: Path, text: str) -> None:
+def atomic_write_text(target: Path, text: str) -> None:
     _atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

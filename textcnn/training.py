@@ -134,7 +134,11 @@ def train_model(
         result.history.append(record)
         logger.info(
             "epoch %d: train_loss %.4f valid_loss %.4f valid_accuracy %.4f (%.1fs)",
-            epoch, record["train_loss"], valid_loss, valid_accuracy, record["seconds"],
+            epoch,
+            record["train_loss"],
+            valid_loss,
+            valid_accuracy,
+            record["seconds"],
         )
         for callback in callbacks:
             callback(record)

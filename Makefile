@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` (train + evaluate on an embedded dataset) and
+# `make test`. Both create .venv and install from constraints.txt, which pins the CPU build of
+# torch 2.13.0 (see README for GPU set-ups).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(PY) scripts/demo.py
+
+test: install
+	$(PY) scripts/run_tests.py
+
+lint: install
+	$(VENV)/bin/ruff check textcnn scripts tests
+	$(VENV)/bin/ruff format --check textcnn scripts tests
+
+bench: install
+	$(PY) scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,113 @@
+"""Shared fixtures: a small learnable corpus generated in the test, and one fitted model per session."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+import torch
+
+# Keep Hugging Face caches inside pytest's temp area and never reach for the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+TOPICS = {
+    "sports": ["goal", "match", "league", "striker", "coach", "tennis", "olympic", "referee"],
+    "tech": ["software", "chip", "laptop", "startup", "robot", "internet", "server", "algorithm"],
+    "food": ["recipe", "pasta", "bakery", "spicy", "dessert", "chef", "garlic", "cheese"],
+}
+FILLER = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "on",
+    "with",
+    "for",
+    "it",
+    "was",
+    "is",
+    "this",
+    "that",
+    "by",
+    "at",
+    "from",
+    "as",
+    "an",
+    "be",
+    "or",
+    "are",
+    "today",
+    "people",
+    "said",
+    "new",
+    "very",
+    "about",
+    "after",
+    "more",
+    "some",
+    "year",
+    "could",
+    "would",
+]
+
+# Small, fast architecture for tests: the behaviour under test does not depend on size.
+SMALL = {
+    "embedding_dim": 32,
+    "num_filters": 16,
+    "batch_size": 16,
+    "lr": 3e-3,
+    "epochs": 12,
+    "patience": 4,
+    "device": "cpu",
+}
+
+
+def make_corpus(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Texts whose topic label is given by one or two keywords hidden among filler words."""
+    rng = random.Random(seed)
+    labels = sorted(TOPICS)
+    texts, targets = [], []
+    for i in range(n):
+        label = labels[i % len(labels)]
+        words = rng.choices(FILLER, k=rng.randint(4, 14))
+        for _ in range(rng.randint(1, 2)):
+            words.insert(rng.randint(0, len(words)), rng.choice(TOPICS[label]))
+        texts.append(" ".join(words))
+        targets.append(label)
+    return texts, targets
+
+
+@pytest.fixture(autouse=True)
+def _isolated_hf_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path_factory.getbasetemp() / "hf-cache"
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setenv("HF_HOME", str(cache))
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    random.seed(0)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> tuple[list[str], list[str]]:
+    return make_corpus(360, seed=1)
+
+
+@pytest.fixture(scope="session")
+def test_corpus() -> tuple[list[str], list[str]]:
+    return make_corpus(90, seed=2)
+
+
+@pytest.fixture(scope="session")
+def fitted(corpus: tuple[list[str], list[str]]):
+    """One classifier fitted once for every test that only reads from it."""
+    from textcnn import TextCNNClassifier
+
+    texts, labels = corpus
+    return TextCNNClassifier(**SMALL).fit(texts, labels)

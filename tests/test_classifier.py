@@ -1,0 +1,119 @@
+"""The scikit-learn estimator: contracts, persistence and composition with sklearn tools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SMALL, make_corpus
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from textcnn import TextCNNClassifier, TextCNNError
+
+
+def test_learns_the_generated_task(fitted, test_corpus) -> None:
+    texts, labels = test_corpus
+    assert fitted.score(texts, labels) >= 0.9
+
+
+def test_predict_proba_contract(fitted, test_corpus) -> None:
+    texts, _ = test_corpus
+    proba = fitted.predict_proba(texts)
+    assert proba.shape == (len(texts), len(fitted.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert list(fitted.classes_) == ["food", "sports", "tech"]
+    np.testing.assert_array_equal(fitted.classes_[proba.argmax(axis=1)], fitted.predict(texts))
+
+
+def test_accepts_arrays_series_and_missing_texts(fitted) -> None:
+    import pandas as pd
+
+    texts = ["the chef made pasta", None, ""]
+    series = pd.Series(texts)
+    expected = fitted.predict_proba(["the chef made pasta", "", ""])
+    np.testing.assert_allclose(fitted.predict_proba(series), expected)
+    np.testing.assert_allclose(fitted.predict_proba(np.array(texts, dtype=object)), expected)
+    with pytest.raises(TypeError, match="single string"):
+        fitted.predict("just one string")
+
+
+def test_predictions_do_not_depend_on_batch_composition(fitted, test_corpus) -> None:
+    texts, _ = test_corpus
+    together = fitted.predict_proba(texts)
+    alone = np.vstack([fitted.predict_proba([t]) for t in texts[:10]])
+    np.testing.assert_allclose(alone, together[:10], rtol=1e-5, atol=1e-6)
+
+
+def test_save_then_load_gives_identical_probabilities(fitted, test_corpus, tmp_path) -> None:
+    texts, _ = test_corpus
+    fitted.save(tmp_path / "model")
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "config.json",
+        "labels.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "tokenizer.json",
+    ]
+    loaded = TextCNNClassifier.load(tmp_path / "model", device="cpu")
+    np.testing.assert_array_equal(loaded.predict_proba(texts), fitted.predict_proba(texts))
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    assert loaded.get_params()["num_filters"] == SMALL["num_filters"]
+
+
+def test_integer_labels_are_preserved_through_save_and_load(tmp_path) -> None:
+    texts, names = make_corpus(150, seed=3)
+    codes = {"food": 10, "sports": 20, "tech": 30}
+    labels = np.array([codes[n] for n in names])
+    clf = TextCNNClassifier(**{**SMALL, "epochs": 3}).fit(texts, labels)
+    assert clf.classes_.tolist() == [10, 20, 30]
+    assert set(clf.predict(texts).tolist()) <= {10, 20, 30}
+    clf.save(tmp_path / "m")
+    assert TextCNNClassifier.load(tmp_path / "m").classes_.tolist() == [10, 20, 30]
+
+
+def test_training_is_reproducible_on_cpu_with_a_seed(corpus) -> None:
+    texts, labels = corpus
+    params = {**SMALL, "epochs": 2, "seed": 7}
+    a = TextCNNClassifier(**params).fit(texts[:120], labels[:120])
+    b = TextCNNClassifier(**params).fit(texts[:120], labels[:120])
+    np.testing.assert_array_equal(a.predict_proba(texts[:20]), b.predict_proba(texts[:20]))
+
+
+def test_explicit_validation_set_and_history(corpus, test_corpus) -> None:
+    texts, labels = corpus
+    clf = TextCNNClassifier(**{**SMALL, "epochs": 3, "patience": 5}).fit(
+        texts, labels, X_valid=test_corpus[0], y_valid=test_corpus[1]
+    )
+    assert [r["epoch"] for r in clf.history_] == [1, 2, 3]
+    assert {"train_loss", "valid_loss", "valid_accuracy"} <= set(clf.history_[0])
+    assert clf.history_[clf.best_epoch_ - 1]["valid_accuracy"] == max(r["valid_accuracy"] for r in clf.history_)
+
+
+def test_single_class_is_a_clear_error() -> None:
+    with pytest.raises(TextCNNError, match="single class"):
+        TextCNNClassifier(**SMALL).fit(["a b", "c d", "e f"], ["x", "x", "x"])
+
+
+def test_clone_keeps_hyperparameters_and_drops_fitted_state(fitted) -> None:
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "model_")
+
+
+def test_pipeline_cross_val_score_and_grid_search(corpus) -> None:
+    texts, labels = corpus
+    texts, labels = np.array(texts[:180], dtype=object), np.array(labels[:180])
+    pipeline = Pipeline(
+        [
+            ("lower", FunctionTransformer(lambda x: [t.lower() for t in x])),
+            ("cnn", TextCNNClassifier(**SMALL)),
+        ]
+    )
+    scores = cross_val_score(pipeline, texts, labels, cv=3)
+    assert scores.shape == (3,)
+    assert scores.mean() >= 0.7
+    search = GridSearchCV(TextCNNClassifier(**{**SMALL, "epochs": 2}), {"num_filters": [4, 8]}, cv=2)
+    search.fit(texts, labels)
+    assert search.best_params_["num_filters"] in (4, 8)

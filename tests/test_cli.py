@@ -1,0 +1,177 @@
+"""The CLI end to end through click's runner, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import SMALL, make_corpus
+
+from textcnn.cli.main import cli
+
+TRAIN_OPTIONS = [
+    "--embedding-dim",
+    str(SMALL["embedding_dim"]),
+    "--num-filters",
+    str(SMALL["num_filters"]),
+    "--batch-size",
+    str(SMALL["batch_size"]),
+    "--lr",
+    str(SMALL["lr"]),
+    "--epochs",
+    str(SMALL["epochs"]),
+    "--patience",
+    str(SMALL["patience"]),
+    "--device",
+    "cpu",
+]
+
+
+def write_csv(path, n: int, seed: int, **columns) -> None:
+    texts, labels = make_corpus(n, seed)
+    pd.DataFrame({columns.get("text", "text"): texts, columns.get("label", "label"): labels}).to_csv(path, index=False)
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    message = result.output.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A model trained through `textcnn train` on generated data with custom column names."""
+    root = tmp_path_factory.mktemp("cli")
+    write_csv(root / "train.csv", 360, seed=1, text="body", label="topic")
+    write_csv(root / "test.csv", 90, seed=2, text="body", label="topic")
+    result = run(
+        "train",
+        root / "train.csv",
+        "--out",
+        root / "model",
+        "--text-column",
+        "body",
+        "--label-column",
+        "topic",
+        *TRAIN_OPTIONS,
+    )
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_train_writes_a_complete_model_directory(trained) -> None:
+    names = sorted(p.name for p in (trained / "model").iterdir())
+    assert names == ["config.json", "labels.json", "metrics.jsonl", "model.safetensors", "tokenizer.json"]
+    config = json.loads((trained / "model" / "config.json").read_text())
+    assert config["model"]["kernel_sizes"] == [3, 4, 5]
+    epochs = [json.loads(line) for line in (trained / "model" / "metrics.jsonl").read_text().splitlines()]
+    assert epochs and epochs[0]["epoch"] == 1
+
+
+def test_eval_reports_high_accuracy_and_writes_json(trained) -> None:
+    out = trained / "metrics.json"
+    result = run(
+        "eval",
+        trained / "model",
+        trained / "test.csv",
+        "--text-column",
+        "body",
+        "--label-column",
+        "topic",
+        "--output",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    assert "confusion matrix" in result.output
+    metrics = json.loads(out.read_text())
+    assert set(metrics) >= {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "n"}
+    assert metrics["accuracy"] >= 0.9
+    assert metrics["n"] == 90
+    assert metrics["confusion_matrix"]["labels"] == ["food", "sports", "tech"]
+    assert sum(map(sum, metrics["confusion_matrix"]["matrix"])) == 90
+    assert set(metrics["per_class"]["food"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_predict_writes_one_json_line_per_input_in_order(trained) -> None:
+    texts = ["the chef cooked spicy pasta", "", "the striker scored a goal", "a new laptop chip"]
+    (trained / "new.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = trained / "preds.jsonl"
+    result = run("predict", trained / "model", trained / "new.txt", "--output", out, "--top-k", "2")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 4
+    assert [rows[i]["label"] for i in (0, 2, 3)] == ["food", "sports", "tech"]
+    for row in rows:
+        assert len(row["top_k"]) == 2
+        assert row["top_k"][0] == {"label": row["label"], "score": row["score"]}
+        assert row["top_k"][0]["score"] >= row["top_k"][1]["score"]
+
+
+def test_predict_to_stdout_from_csv(trained) -> None:
+    result = run("predict", trained / "model", trained / "test.csv", "--text-column", "body")
+    assert result.exit_code == 0
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 90
+
+
+def test_missing_file_is_a_one_line_error(tmp_path) -> None:
+    result = run("train", tmp_path / "nope.csv", "--out", tmp_path / "m")
+    assert_clean_error(result, "file not found", "nope.csv")
+    assert not (tmp_path / "m").exists()
+
+
+def test_unknown_column_lists_the_existing_ones(trained, tmp_path) -> None:
+    result = run("train", trained / "train.csv", "--out", tmp_path / "m")
+    assert_clean_error(result, "no text column 'text'", "body, topic")
+    assert not (tmp_path / "m").exists()
+
+
+def test_empty_data_is_an_error(tmp_path) -> None:
+    (tmp_path / "empty.csv").write_text("text,label\n")
+    assert_clean_error(run("train", tmp_path / "empty.csv", "--out", tmp_path / "m"), "no data rows")
+
+
+def test_single_class_is_an_error_and_leaves_no_output(tmp_path) -> None:
+    pd.DataFrame({"text": ["a b", "c d", "e f"], "label": ["x"] * 3}).to_csv(tmp_path / "one.csv", index=False)
+    assert_clean_error(run("train", tmp_path / "one.csv", "--out", tmp_path / "m", *TRAIN_OPTIONS), "single class")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_directory_that_is_not_a_model_is_an_error(tmp_path) -> None:
+    (tmp_path / "data.txt").write_text("hello\n")
+    assert_clean_error(run("predict", tmp_path, tmp_path / "data.txt"), "config.json is missing")
+    assert_clean_error(run("eval", tmp_path / "absent", tmp_path / "data.txt"), "model directory not found")
+
+
+def test_existing_model_is_not_overwritten_without_flag(trained) -> None:
+    result = run(
+        "train", trained / "train.csv", "--out", trained / "model", "--text-column", "body", "--label-column", "topic"
+    )
+    assert_clean_error(result, "already holds a model", "--overwrite")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--kernel-sizes", "0"), ("--kernel-sizes", "3,x"), ("--dropout", "-0.1"), ("--epochs", "0")],
+)
+def test_invalid_option_values_are_usage_errors(tmp_path, option: str, value: str) -> None:
+    write_csv(tmp_path / "d.csv", 12, seed=0)
+    result = run("train", tmp_path / "d.csv", "--out", tmp_path / "m", option, value)
+    assert result.exit_code == 2
+    assert option in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_help_ends_with_examples() -> None:
+    for command in ("train", "eval", "predict"):
+        result = run(command, "--help")
+        assert result.exit_code == 0
+        assert "Examples:" in result.output

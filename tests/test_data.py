@@ -1,0 +1,120 @@
+"""Every data source kind goes through one loader and comes out as `text` / `label` columns."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from textcnn.data import load_source, select_columns, stratified_split
+from textcnn.errors import TextCNNError
+
+ROWS = [("good film", "pos"), ("bad film", "neg"), ("NA", "pos"), ("null", "neg")]
+
+
+def frame(labels_as_int: bool = False) -> pd.DataFrame:
+    df = pd.DataFrame(ROWS, columns=["text", "label"])
+    if labels_as_int:
+        df["label"] = (df["label"] == "pos").astype(int)
+    return df
+
+
+def load(path, **kwargs):
+    return select_columns(load_source(path), source=str(path), **kwargs)
+
+
+@pytest.mark.parametrize("int_labels", [False, True])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".json", ".parquet"])
+def test_table_files_load_with_string_or_int_labels(tmp_path, suffix: str, int_labels: bool) -> None:
+    df = frame(int_labels)
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".csv":
+        df.to_csv(path, index=False)
+    elif suffix == ".tsv":
+        df.to_csv(path, index=False, sep="\t")
+    elif suffix == ".jsonl":
+        df.to_json(path, orient="records", lines=True)
+    elif suffix == ".json":
+        path.write_text(json.dumps(df.to_dict(orient="records")))
+    else:
+        df.to_parquet(path)
+    dataset = load(path)
+    assert dataset.column_names == ["text", "label"]
+    assert dataset["text"] == df["text"].tolist()  # "NA" and "null" stay texts
+    assert list(dataset["label"]) == df["label"].tolist()
+
+
+def test_txt_file_gives_one_text_per_line_including_empty_lines(tmp_path) -> None:
+    path = tmp_path / "input.txt"
+    path.write_text("first line\n\nthird line\n", encoding="utf-8")
+    dataset = select_columns(load_source(path), label_column=None)
+    assert dataset["text"] == ["first line", "", "third line"]
+
+
+def test_class_folders_load_one_document_per_file(tmp_path) -> None:
+    for label, docs in {"sport": ["goal!", "match\nreport"], "tech": ["chips"]}.items():
+        (tmp_path / label).mkdir()
+        for i, doc in enumerate(docs):
+            (tmp_path / label / f"{i}.txt").write_text(doc, encoding="utf-8")
+    dataset = load(tmp_path)
+    assert sorted(zip(dataset["text"], dataset["label"], strict=True)) == [
+        ("chips", "tech"),
+        ("goal!", "sport"),
+        ("match\nreport", "sport"),
+    ]
+
+
+def test_custom_column_names_are_renamed(tmp_path) -> None:
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"id": [1, 2], "body": ["a", "b"], "y": ["x", "z"]}).to_csv(path, index=False)
+    dataset = load(path, text_column="body", label_column="y")
+    assert dataset.column_names == ["text", "label"]
+    assert dataset["label"] == ["x", "z"]
+
+
+def test_unknown_column_lists_the_existing_ones(tmp_path) -> None:
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"body": ["a"], "y": ["x"]}).to_csv(path, index=False)
+    with pytest.raises(TextCNNError, match="no text column 'text'; columns are: body, y"):
+        load(path)
+
+
+def test_missing_local_file_is_not_mistaken_for_a_hub_id(tmp_path) -> None:
+    with pytest.raises(TextCNNError, match="file not found"):
+        load_source(tmp_path / "absent.csv")
+
+
+def test_empty_and_header_only_files_are_rejected(tmp_path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(TextCNNError, match="empty"):
+        load_source(empty)
+    header = tmp_path / "header.csv"
+    header.write_text("text,label\n")
+    with pytest.raises(TextCNNError, match="no data rows"):
+        load_source(header)
+
+
+def test_unsupported_extension_is_rejected(tmp_path) -> None:
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(b"x")
+    with pytest.raises(TextCNNError, match="unsupported file type"):
+        load_source(path)
+
+
+def test_rows_with_missing_values_error_or_are_skipped(tmp_path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("text,label\ngood,pos\n,neg\nok,\nfine,pos\n")
+    with pytest.raises(TextCNNError, match="2 row.*first: data row 2"):
+        load(path)
+    assert load(path, on_bad_rows="skip")["text"] == ["good", "fine"]
+
+
+def test_stratified_split_keeps_class_balance_and_survives_singletons() -> None:
+    labels = ["a"] * 50 + ["b"] * 50
+    train, valid = stratified_split(labels, 0.1, seed=0)
+    assert sorted(labels[i] for i in valid) == ["a"] * 5 + ["b"] * 5
+    assert set(train).isdisjoint(valid)
+    train, valid = stratified_split(["a"] * 20 + ["b"], 0.1, seed=0)  # 'b' seen once
+    assert len(train) + len(valid) == 21

@@ -1,0 +1,89 @@
+"""The network: shapes, padding masks, short inputs, max-norm and frozen embeddings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from textcnn.config import ModelConfig
+from textcnn.model import TextCNN
+
+
+def make_model(**overrides) -> TextCNN:
+    config = ModelConfig(vocab_size=50, num_classes=3, embedding_dim=8, num_filters=4, **overrides)
+    return TextCNN(config).eval()
+
+
+def test_logits_have_batch_by_classes_shape() -> None:
+    model = make_model()
+    ids = torch.randint(2, 50, (7, 12))
+    assert model(ids).shape == (7, 3)
+    assert model.features(ids).shape == (7, 4 * 3)
+
+
+def test_padding_never_changes_a_texts_output() -> None:
+    """The same text alone and padded far beyond its length gets identical logits."""
+    model = make_model()
+    text = torch.tensor([[5, 9, 11, 3, 7, 8]])
+    padded = torch.cat([text, torch.zeros(1, 30, dtype=torch.long)], dim=1)
+    torch.testing.assert_close(model(text), model(padded))
+
+
+def test_padding_cannot_win_the_max_pool() -> None:
+    """Make padding windows score higher than any real window: the result must not move."""
+    model = make_model()
+    with torch.no_grad():
+        model.embedding.weight[0].fill_(0.0)
+        for conv in model.convs:
+            conv.weight.fill_(-1.0)  # real tokens (positive embeddings) give very negative scores
+            conv.bias.fill_(1.0)  # an all-padding window would score exactly this bias, > 0
+        model.embedding.weight[1:].uniform_(0.5, 1.0)
+    text = torch.tensor([[4, 5, 6, 7, 8, 9]])
+    padded = torch.cat([text, torch.zeros(1, 20, dtype=torch.long)], dim=1)
+    # Unmasked, padding windows would score 1.0 and win over the negative real windows.
+    features = model.features(padded)
+    assert torch.equal(features, model.features(text))
+    assert torch.all(features == 0)  # ReLU of the (negative) best real window
+
+
+def test_batch_composition_does_not_change_predictions() -> None:
+    model = make_model()
+    short = torch.tensor([[3, 4]])
+    long = torch.randint(2, 50, (1, 40))
+    batch = torch.zeros(2, 40, dtype=torch.long)
+    batch[0, :2] = short[0]
+    batch[1] = long[0]
+    torch.testing.assert_close(model(batch)[0], model(short)[0])
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 4])
+def test_texts_shorter_than_the_widest_kernel_work(length: int) -> None:
+    model = make_model(kernel_sizes=(3, 4, 5))
+    ids = torch.randint(2, 50, (2, length)) if length else torch.zeros(2, 0, dtype=torch.long)
+    logits = model(ids)
+    assert logits.shape == (2, 3)
+    assert torch.isfinite(logits).all()
+
+
+def test_max_norm_caps_output_weight_vectors() -> None:
+    model = make_model()
+    with torch.no_grad():
+        model.classifier.weight.mul_(100.0)
+    model.apply_max_norm(3.0)
+    norms = model.classifier.weight.norm(dim=1)
+    assert torch.all(norms <= 3.0 + 1e-4)
+
+
+def test_static_mode_freezes_embeddings_and_multichannel_keeps_one_frozen_copy() -> None:
+    static = make_model(embedding_mode="static")
+    assert not static.embedding.weight.requires_grad
+    multi = make_model(embedding_mode="multichannel")
+    assert multi.embedding.weight.requires_grad
+    assert multi.static_embedding is not None and not multi.static_embedding.weight.requires_grad
+
+
+def test_invalid_architecture_is_rejected() -> None:
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        ModelConfig(vocab_size=10, num_classes=2, kernel_sizes=(0,))
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(vocab_size=10, num_classes=2, dropout=-0.1)

@@ -1,0 +1,72 @@
+"""Tokenizer training, CJK handling, truncation, save/load."""
+
+from __future__ import annotations
+
+import pytest
+
+from textcnn.errors import TextCNNError
+from textcnn.tokenization import (
+    PAD_ID,
+    PAD_TOKEN,
+    UNK_ID,
+    UNK_TOKEN,
+    encode_batch,
+    load_tokenizer,
+    train_tokenizer,
+)
+
+
+def test_special_tokens_come_first_and_unknown_words_map_to_unk() -> None:
+    tokenizer = train_tokenizer(["the cat sat", "the dog ran"])
+    assert tokenizer.token_to_id(PAD_TOKEN) == PAD_ID
+    assert tokenizer.token_to_id(UNK_TOKEN) == UNK_ID
+    [ids] = encode_batch(tokenizer, ["the zebra"], max_length=10)
+    assert ids[0] == tokenizer.token_to_id("the")
+    assert ids[1] == UNK_ID
+
+
+def test_normalisation_lowercases_and_splits_punctuation() -> None:
+    tokenizer = train_tokenizer(["Hello, World!"])
+    [ids] = encode_batch(tokenizer, ["HELLO world"], max_length=10)
+    assert ids == [tokenizer.token_to_id("hello"), tokenizer.token_to_id("world")]
+    assert tokenizer.token_to_id(",") is not None
+
+
+def test_cjk_text_is_split_into_characters_not_one_token_per_sentence() -> None:
+    texts = ["我喜欢这部电影", "日本語のテキストです"]
+    tokenizer = train_tokenizer(texts)
+    ids = encode_batch(tokenizer, texts, max_length=50)
+    assert [len(x) for x in ids] == [7, 10]
+    assert UNK_ID not in ids[0]
+
+
+def test_min_freq_and_max_vocab_limit_the_vocabulary() -> None:
+    texts = ["a a a b b c"]
+    assert train_tokenizer(texts, min_freq=2).get_vocab_size() == 4  # pad, unk, a, b
+    assert train_tokenizer(texts, max_vocab=3).get_vocab_size() == 3
+
+
+def test_texts_are_truncated_to_max_length_even_when_huge() -> None:
+    tokenizer = train_tokenizer(["word"])
+    [ids] = encode_batch(tokenizer, ["word " * 1_000_000], max_length=7)
+    assert ids == [tokenizer.token_to_id("word")] * 7
+
+
+def test_missing_text_encodes_as_empty() -> None:
+    tokenizer = train_tokenizer(["word"])
+    assert encode_batch(tokenizer, [None, ""], max_length=5) == [[], []]
+
+
+def test_saved_tokenizer_loads_and_encodes_identically(tmp_path) -> None:
+    texts = ["Some text, with punctuation!", "和一些中文"]
+    tokenizer = train_tokenizer(texts)
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    loaded = load_tokenizer(tmp_path / "tokenizer.json")
+    assert encode_batch(loaded, texts, 20) == encode_batch(tokenizer, texts, 20)
+
+
+def test_loading_a_corrupt_tokenizer_names_the_file(tmp_path) -> None:
+    path = tmp_path / "tokenizer.json"
+    path.write_text("{not json")
+    with pytest.raises(TextCNNError, match="tokenizer.json"):
+        load_tokenizer(path)

@@ -1,0 +1,40 @@
+"""Entry point: the `textcnn` command group and its error handling."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from textcnn import __version__
+from textcnn.cli.evaluate import evaluate_command
+from textcnn.cli.predict import predict_command
+from textcnn.cli.train import train_command
+from textcnn.errors import TextCNNError
+
+
+class TextCNNGroup(click.Group):
+    """Turns library errors into one `Error: ...` line and exit status 1, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TextCNNError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="textcnn")
+def cli() -> None:
+    """Convolutional text classification (Kim 2014): train, evaluate, predict."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+cli.add_command(train_command)
+cli.add_command(evaluate_command)
+cli.add_command(predict_command)

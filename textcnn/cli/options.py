@@ -1,0 +1,66 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+F = Callable[..., Any]
+
+
+def text_column_option(f: F) -> F:
+    return click.option("--text-column", default="text", show_default=True, help="Column holding the texts.")(f)
+
+
+def label_column_option(f: F) -> F:
+    return click.option("--label-column", default="label", show_default=True, help="Column holding the labels.")(f)
+
+
+def hub_options(f: F) -> F:
+    f = click.option(
+        "--split", default=None, help="Split of a Hugging Face dataset (default: train for train, test for eval)."
+    )(f)
+    f = click.option("--dataset-config", default=None, help="Configuration name of a Hugging Face dataset.")(f)
+    return f
+
+
+def encoding_option(f: F) -> F:
+    return click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of local files.")(f)
+
+
+def bad_rows_option(f: F) -> F:
+    return click.option(
+        "--on-bad-rows",
+        type=click.Choice(["error", "skip"]),
+        default="error",
+        show_default=True,
+        help="What to do with rows whose text or label is missing.",
+    )(f)
+
+
+def batch_size_option(default: int) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        return click.option(
+            "--batch-size", type=click.IntRange(min=1), default=default, show_default=True, help="Texts per batch."
+        )(f)
+
+    return decorate
+
+
+class KernelSizes(click.ParamType):
+    """A comma-separated list of positive convolution widths, e.g. `3,4,5`."""
+
+    name = "W[,W...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            sizes = tuple(int(part) for part in str(value).split(",") if part.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of integers, e.g. 3,4,5", param, ctx)
+        if not sizes or any(size < 1 for size in sizes):
+            self.fail(f"{value!r}: kernel sizes must be integers >= 1, e.g. 3,4,5", param, ctx)
+        return sizes

@@ -1,0 +1,80 @@
+"""Scoring a fitted classifier on labelled data, with scikit-learn's metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+from textcnn.errors import TextCNNError
+from textcnn.persistence import to_json_value
+
+
+def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:
+    """Metrics dict: accuracy, macro/weighted F1, per-class P/R/F1/support, confusion matrix, n.
+
+    Rows whose true label is not among `classes` cannot be scored; they are left out and counted
+    under `unseen_labels`.
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    classes = list(classes)
+    known = np.isin(y_true, np.asarray(classes))
+    unseen = Counter(str(v) for v in y_true[~known])
+    y_true, y_pred = y_true[known], y_pred[known]
+    if len(y_true) == 0:
+        raise TextCNNError(
+            f"none of the evaluation labels are known to the model (saw {', '.join(sorted(unseen))}; "
+            f"the model knows {', '.join(map(str, classes))})"
+        )
+    report = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
+    per_class = {
+        str(label): {
+            "precision": report[str(label)]["precision"],
+            "recall": report[str(label)]["recall"],
+            "f1": report[str(label)]["f1-score"],
+            "support": int(report[str(label)]["support"]),
+        }
+        for label in classes
+    }
+    matrix = confusion_matrix(y_true, y_pred, labels=classes)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=classes, average="weighted", zero_division=0)),
+        "per_class": per_class,
+        "confusion_matrix": {"labels": [to_json_value(c) for c in classes], "matrix": matrix.tolist()},
+        "n": len(y_true),
+        "unseen_labels": dict(unseen),
+    }
+
+
+def format_report(metrics: dict[str, Any]) -> str:
+    """A readable text report of `evaluate_predictions` output."""
+    labels = [str(label) for label in metrics["confusion_matrix"]["labels"]]
+    width = max(10, *(len(label) for label in labels))
+    lines = [f"{'':>{width}}  precision  recall  f1-score  support"]
+    for label in labels:
+        row = metrics["per_class"][label]
+        lines.append(
+            f"{label:>{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:8.4f}  {row['support']:7d}"
+        )
+    lines += [
+        "",
+        f"accuracy     {metrics['accuracy']:.4f}  (n={metrics['n']})",
+        f"macro F1     {metrics['macro_f1']:.4f}",
+        f"weighted F1  {metrics['weighted_f1']:.4f}",
+        "",
+        "confusion matrix (rows: true, columns: predicted)",
+    ]
+    cell = max(6, *(len(label) for label in labels))
+    lines.append(" " * (width + 2) + " ".join(f"{label:>{cell}}" for label in labels))
+    for label, row in zip(labels, metrics["confusion_matrix"]["matrix"], strict=True):
+        lines.append(f"{label:>{width}}  " + " ".join(f"{count:>{cell}d}" for count in row))
+    if metrics.get("unseen_labels"):
+        skipped = ", ".join(f"{k} ({v})" for k, v in sorted(metrics["unseen_labels"].items()))
+        lines += ["", f"not scored, labels unknown to the model: {skipped}"]
+    return "\n".join(lines)
