@@ -29,6 +29,14 @@ from textcnn.tokenization import (
     train_tokenizer,
 )
 from textcnn.training import EpochCallback, seed_everything, train_model
+from textcnn.transfer import (
+    check_transfer_options,
+    embedding_settings,
+    initialise_model,
+    load_source_model,
+    load_vectors_for,
+    report_coverage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +53,18 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     Parameters mirror the CLI options of `textcnn train`; see `ModelConfig` and `TrainConfig` for
     the reasons behind each default. `tokenizer` is an optional path to an existing
     `tokenizer.json`; by default a word-level tokenizer is trained on the training texts.
+
+    Pretrained word vectors (`vectors`, a word2vec / GloVe / fastText file) and Kim's four
+    `embedding_mode`s are described in `textcnn.transfer`: `None` means "rand" without vectors and
+    "non-static" with them; `embedding_dim=None` means 300, or the vectors' size. `init_from` (a
+    model directory) reuses that model's tokenizer, embeddings and convolutions and trains a new
+    output layer, with the features frozen if `freeze_features`.
     """
 
     def __init__(
         self,
         *,
-        embedding_dim: int = 300,
+        embedding_dim: int | None = None,
         kernel_sizes: Sequence[int] = (3, 4, 5),
         num_filters: int = 100,
         dropout: float = 0.5,
@@ -58,6 +72,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         min_freq: int = 1,
         max_vocab: int | None = 50_000,
         tokenizer: str | None = None,
+        vectors: str | None = None,
+        embedding_mode: str | None = None,
+        init_from: str | None = None,
+        freeze_features: bool = False,
         epochs: int = 20,
         batch_size: int = 50,
         lr: float = 1e-3,
@@ -81,6 +99,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.min_freq = min_freq
         self.max_vocab = max_vocab
         self.tokenizer = tokenizer
+        self.vectors = vectors
+        self.embedding_mode = embedding_mode
+        self.init_from = init_from
+        self.freeze_features = freeze_features
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -119,6 +141,13 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     ) -> TextCNNClassifier:
         """Train on `datasets.Dataset`s with columns `text` and `label` (the CLI's entry point)."""
         train_config = self._train_config()
+        check_transfer_options(
+            vectors=self.vectors,
+            init_from=self.init_from,
+            tokenizer=self.tokenizer,
+            embedding_mode=self.embedding_mode,
+            freeze_features=self.freeze_features,
+        )
         device = resolve_device(train_config.device)
         self.process_group_: ProcessGroup = setup_distributed(device)
 
@@ -141,20 +170,35 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         if len(valid) == 0:
             raise TextCNNError("the validation data is empty after removing labels unseen in training")
 
-        if self.tokenizer is not None:
+        source = load_source_model(self.init_from) if self.init_from is not None else None
+        if source is not None:
+            tokenizer = source.tokenizer
+        elif self.tokenizer is not None:
             tokenizer = prepare_tokenizer(load_tokenizer(self.tokenizer))
         else:
             tokenizer = train_tokenizer(train[TEXT], min_freq=train_config.min_freq, max_vocab=train_config.max_vocab)
         pad_id = tokenizer.token_to_id(PAD_TOKEN)
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
+        vectors = None
+        if self.vectors is not None:
+            vectors = load_vectors_for(
+                self.vectors, tokenizer, embedding_dim=self.embedding_dim, seed=train_config.seed
+            )
         model_config = self._model_config(
-            vocab_size=tokenizer.get_vocab_size(), num_classes=len(classes), pad_id=pad_id
+            vocab_size=tokenizer.get_vocab_size(),
+            num_classes=len(classes),
+            pad_id=pad_id,
+            **embedding_settings(
+                embedding_dim=self.embedding_dim, embedding_mode=self.embedding_mode, vectors=vectors, source=source
+            ),
         )
 
         train_ids = tokenize_dataset(train, tokenizer, model_config.max_length)["input_ids"]
         valid_ids = tokenize_dataset(valid, tokenizer, model_config.max_length)["input_ids"]
+        self.vectors_coverage_ = report_coverage(vectors, train_ids, pad_id) if vectors is not None else None
         seed_everything(train_config.seed)  # the initial weights depend on the seed too
         model = TextCNN(model_config)
+        initialise_model(model, vectors=vectors, source=source, freeze_features=self.freeze_features)
         result = train_model(
             model,
             list(train_ids),
@@ -207,6 +251,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         saved = load_model_dir(path, device=str(resolve_device(device)))
         config = saved.model.config
         params: dict[str, Any] = {name: getattr(config, name) for name in _MODEL_PARAMS}
+        params["embedding_mode"] = config.embedding_mode
         if saved.train_config is not None:
             valid_names = cls._get_param_names()
             params.update({k: v for k, v in saved.train_config.to_dict().items() if k in valid_names})
@@ -220,13 +265,14 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         return estimator
 
     # ----------------------------------------------------------------- helpers
-    def _model_config(self, *, vocab_size: int, num_classes: int, pad_id: int) -> ModelConfig:
+    def _model_config(self, *, vocab_size: int, num_classes: int, pad_id: int, **decided: Any) -> ModelConfig:
+        """`decided`: fields fixed by pretrained vectors or an `init_from` model (see `embedding_settings`)."""
         try:
             return ModelConfig(
                 vocab_size=vocab_size,
                 num_classes=num_classes,
                 pad_id=pad_id,
-                **{name: getattr(self, name) for name in _MODEL_PARAMS},
+                **({name: getattr(self, name) for name in _MODEL_PARAMS} | decided),
             )
         except ValueError as error:
             raise TextCNNError(str(error)) from None

@@ -141,6 +141,7 @@ def iter_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Ite
 
     Use `load_vectors` to build a matrix for a vocabulary; this is the low-level stream.
     """
+    path = Path(path)
     fmt = detect_format(path)
     rows = _binary_rows(path, fmt) if fmt.binary else _text_rows(path, fmt)
     for word, decode in rows:

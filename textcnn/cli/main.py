@@ -11,6 +11,7 @@ from textcnn import __version__
 from textcnn.cli.evaluate import evaluate_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
+from textcnn.cli.vectors import vectors_command
 from textcnn.errors import TextCNNError
 
 
@@ -27,7 +28,7 @@ class TextCNNGroup(click.Group):
 @click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="textcnn")
 def cli() -> None:
-    """Convolutional text classification (Kim 2014): train, evaluate, predict."""
+    """Convolutional text classification (Kim 2014): train, evaluate, predict; word vectors."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import datasets
 
@@ -38,3 +39,4 @@ def cli() -> None:
 cli.add_command(train_command)
 cli.add_command(evaluate_command)
 cli.add_command(predict_command)
+cli.add_command(vectors_command)

@@ -64,3 +64,31 @@ class KernelSizes(click.ParamType):
         if not sizes or any(size < 1 for size in sizes):
             self.fail(f"{value!r}: kernel sizes must be integers >= 1, e.g. 3,4,5", param, ctx)
         return sizes
+
+
+def transfer_options(f: F) -> F:
+    """Pretrained word vectors, Kim's embedding modes and fine-tuning another model (`textcnn train`)."""
+    f = click.option(
+        "--freeze-features",
+        is_flag=True,
+        help="With --init-from: freeze the reused embeddings and convolutions; only the new output layer trains.",
+    )(f)
+    f = click.option(
+        "--init-from",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Reuse this model directory's tokenizer, embeddings and convolutions; train a new output layer.",
+    )(f)
+    f = click.option(
+        "--embedding-mode",
+        type=click.Choice(["rand", "static", "non-static", "multichannel"]),
+        default=None,
+        help="Kim 2014 variant (default: rand without --vectors, non-static with).",
+    )(f)
+    f = click.option(
+        "--vectors",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Pretrained word vectors: word2vec .bin or .txt/.vec text (GloVe, fastText), optionally gzipped.",
+    )(f)
+    return f

@@ -18,6 +18,7 @@ from textcnn.cli.options import (
     hub_options,
     label_column_option,
     text_column_option,
+    transfer_options,
 )
 from textcnn.data import load_source, select_columns
 from textcnn.errors import TextCNNError
@@ -32,6 +33,8 @@ Examples:
   textcnn train data/ --out runs/news --valid valid/ --epochs 10
   textcnn train tweets.jsonl --out runs/t --text-column body --label-column sentiment
   textcnn train imdb --split train --out runs/imdb      # a Hugging Face dataset id
+  textcnn train reviews.csv --out runs/r --vectors GoogleNews-vectors-negative300.bin.gz --embedding-mode static
+  textcnn train new-task.csv --out runs/new --init-from runs/reviews --freeze-features
 """
 
 
@@ -72,7 +75,13 @@ Examples:
     show_default=True,
     help="L2 cap on output-layer weight vectors (Kim 2014); 0 disables.",
 )
-@click.option("--embedding-dim", type=click.IntRange(min=1), default=300, show_default=True, help="Word vector size.")
+@click.option(
+    "--embedding-dim",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Word vector size [default: 300, or the size of --vectors].",
+)
+@transfer_options
 @click.option("--kernel-sizes", type=KernelSizes(), default="3,4,5", show_default=True, help="Convolution widths.")
 @click.option("--num-filters", type=click.IntRange(min=1), default=100, show_default=True, help="Filters per width.")
 @click.option(
