@@ -72,6 +72,18 @@ def test_every_format_loads_the_rows_that_were_written(tmp_path, table, binary, 
     assert (loaded.found_count, loaded.vocab_count) == (3, 4)
 
 
+def test_text_quirks_bom_crlf_trailing_spaces_and_words_with_spaces(tmp_path) -> None:
+    """fastText writes trailing spaces, Windows tools CRLF and a BOM, GloVe 840B has ". . ." rows."""
+    path = tmp_path / "quirks.vec"
+    path.write_bytes(b"\xef\xbb\xbf4 3 \r\n. . . 1 2 3 \r\nthe 4 5 6 \r\n. 7 8 9 \r\nat&t 1.5 -2e-1 1E1\r\n")
+    fmt = detect_format(path)
+    assert (fmt.binary, fmt.count, fmt.dim) == (False, 4, 3)
+    loaded = load_vectors(path, {"[PAD]": 0, ".": 1, "the": 2, "at&t": 3}, vocab_size=4, special_tokens={"[PAD]"})
+    expected = np.array([[7, 8, 9], [4, 5, 6], [1.5, -0.2, 10]], dtype=np.float32)
+    np.testing.assert_array_equal(loaded.matrix[1:], expected)  # "." did not take ". . ."'s row
+    assert loaded.found_count == 3
+
+
 def test_only_wanted_rows_are_decoded(tmp_path, table) -> None:
     words, matrix = table
     path = tmp_path / "v.bin"

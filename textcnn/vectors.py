@@ -29,6 +29,7 @@ mean per-dimension variance of the vectors found (Kim 2014); the padding row is 
 from __future__ import annotations
 
 import gzip
+import itertools
 import logging
 import math
 import zlib
@@ -45,6 +46,7 @@ from textcnn.errors import TextCNNError
 logger = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 #: Bytes read per refill of the binary reader.
 CHUNK_SIZE = 1 << 20
 #: Longest word accepted in a binary file before it is declared corrupt.
@@ -96,10 +98,8 @@ class PretrainedVectors:
 
     def token_coverage(self, sequences: Iterable[Sequence[int]], pad_id: int | None = None) -> float:
         """Share of the (non-padding) token occurrences in `sequences` whose id has a pretrained row."""
-        counts = np.zeros(len(self.found), dtype=np.int64)
-        for ids in sequences:
-            if len(ids):
-                counts += np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(self.found))
+        ids = np.fromiter(itertools.chain.from_iterable(sequences), dtype=np.int64)
+        counts = np.bincount(ids[(ids >= 0) & (ids < len(self.found))], minlength=len(self.found))
         if pad_id is not None:
             counts[pad_id] = 0
         total = int(counts.sum())
@@ -111,7 +111,7 @@ def detect_format(path: str | Path) -> VectorsFormat:
     path = Path(path)
     with _open_vectors(path) as (stream, compressed):
         try:
-            head = stream.read(CHUNK_SIZE)
+            head = stream.read(CHUNK_SIZE).removeprefix(UTF8_BOM)
         except (OSError, EOFError, zlib.error) as error:
             raise TextCNNError(f"{path} is corrupt or truncated: {error}") from None
     if not head.strip():
@@ -138,6 +138,9 @@ def detect_format(path: str | Path) -> VectorsFormat:
 
 def iter_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Iterator[tuple[str, np.ndarray | None]]:
     """Yield `(word, vector)` for every row; the vector is None unless `wanted` is None or holds the word.
+
+    The vector is None too for a text row whose word contains spaces (a few GloVe files have such
+    rows; `word` is then only its first part): textcnn's tokens never contain spaces.
 
     Use `load_vectors` to build a matrix for a vocabulary; this is the low-level stream.
     """
@@ -191,17 +194,21 @@ def load_vectors(
     for word, decode in rows:
         rows_read += 1
         index = exact.get(word)
-        if index is not None and priority[index] > _EXACT:
-            matrix[index] = decode()
-            priority[index] = _EXACT
+        exact_hit = index is not None and priority[index] > _EXACT
         lower = word.lower()
-        indices = by_lower.get(lower)
-        if indices is None:
-            continue
         rank = _LOWERCASE if word == lower else _CASE_FOLDED
-        targets = [i for i in indices if priority[i] > rank]
+        targets = [i for i in by_lower.get(lower, ()) if priority[i] > rank]
+        if not exact_hit and not targets:
+            continue
+        vector = decode()
+        if vector is None:
+            continue
+        if exact_hit:
+            matrix[index] = vector
+            priority[index] = _EXACT
+        targets = [i for i in targets if priority[i] > rank]
         if targets:
-            matrix[targets] = decode()
+            matrix[targets] = vector
             priority[targets] = rank
 
     found = priority < _MISSING
@@ -293,6 +300,8 @@ def _text_rows(path: Path, fmt: VectorsFormat) -> Iterator[tuple[str, _Decoder]]
             if fmt.count is not None:
                 stream.readline()
             for number, line in enumerate(stream, start=2 if fmt.count is not None else 1):
+                if number == 1:
+                    line = line.removeprefix(UTF8_BOM)
                 head = line.split(None, 1)
                 if not head:
                     continue  # blank line
@@ -310,9 +319,11 @@ class _TextRow:
     def __init__(self, line: bytes, dim: int, path: Path, number: int, word: str) -> None:
         self.line, self.dim, self.path, self.number, self.word = line, dim, path, number, word
 
-    def __call__(self) -> np.ndarray:
-        # Split from the right: a few GloVe releases have words containing spaces.
+    def __call__(self) -> np.ndarray | None:
+        # Split from the right: a few GloVe releases have words containing spaces (". . .").
         fields = self.line.rsplit(None, self.dim)
+        if len(fields) == self.dim + 1 and fields[0].strip() != self.line.split(None, 1)[0]:
+            return None
         if len(fields) != self.dim + 1:
             raise TextCNNError(
                 f"{self.path}, line {self.number}: expected {self.dim} values for '{self.word}', "
@@ -329,7 +340,7 @@ def _binary_rows(path: Path, fmt: VectorsFormat) -> Iterator[tuple[str, _Decoder
     count = fmt.count or 0
     with _open_vectors(path) as (stream, _):
         try:
-            stream.readline()  # header
+            stream.readline()  # header (a BOM, if any, goes with it)
             buffer, pos = b"", 0
             exhausted = False
             for index in range(count):
@@ -364,7 +375,7 @@ class _BinaryRow:
     def __init__(self, buffer: bytes, start: int, dim: int) -> None:
         self.buffer, self.start, self.dim = buffer, start, dim
 
-    def __call__(self) -> np.ndarray:
+    def __call__(self) -> np.ndarray | None:
         return np.frombuffer(self.buffer, dtype="<f4", count=self.dim, offset=self.start).astype(np.float32)
 
 
