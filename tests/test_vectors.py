@@ -266,7 +266,8 @@ def test_embedding_dim_must_match_the_vectors(task) -> None:
     [
         ({"embedding_mode": "static"}, "needs pretrained vectors"),
         ({"freeze_features": True}, "--freeze-features needs --init-from"),
-        ({"init_from": "somewhere", "vectors": "v.bin"}, "not both"),
+        ({"init_from": "somewhere", "tokenizer": "t.json"}, "not both"),
+        ({"vectors": "no/such/file.bin"}, "vectors file not found: no/such/file.bin"),
     ],
 )
 def test_meaningless_combinations_are_refused(params, message) -> None:
@@ -349,6 +350,17 @@ def test_cli_trains_with_vectors_and_reports_a_dimension_mismatch(task, tmp_path
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "m" / "config.json").read_text())["model"]
     assert (config["embedding_mode"], config["embedding_dim"]) == ("static", DIM)
+
+    relabelled = pd.DataFrame({"text": x, "label": [f"new-{label}" for label in y]})
+    relabelled.to_csv(tmp_path / "new.csv", index=False)
+    result = _run("train", tmp_path / "new.csv", "--out", tmp_path / "fine", "--init-from", tmp_path / "m",
+                  "--freeze-features", *common)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "fine" / "labels.json").read_text()) == ["new-neg", "new-pos"]
+    source = TextCNNClassifier.load(tmp_path / "m", device="cpu").model_
+    fine = TextCNNClassifier.load(tmp_path / "fine", device="cpu").model_
+    assert fine.config.embedding_mode == "static"
+    assert torch.equal(fine.convs[1].weight, source.convs[1].weight)
 
     result = _run("train", tmp_path / "train.csv", "--out", tmp_path / "m2", "--vectors", root / "vectors.bin",
                   "--embedding-dim", "300", *common)  # fmt: skip

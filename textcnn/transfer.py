@@ -46,6 +46,8 @@ def check_transfer_options(
     """Reject option combinations that cannot mean anything, before any data is touched."""
     if embedding_mode is not None and embedding_mode not in EMBEDDING_MODES:
         raise TextCNNError(f"embedding_mode must be one of {', '.join(EMBEDDING_MODES)}, not {embedding_mode!r}")
+    if vectors is not None and not Path(vectors).is_file():
+        raise TextCNNError(f"vectors file not found: {vectors}")
     if init_from is not None:
         if vectors is not None:
             raise TextCNNError("pass --vectors or --init-from, not both: --init-from reuses the model's embeddings")
