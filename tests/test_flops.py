@@ -14,7 +14,9 @@ from textcnn.flops import (
 )
 from textcnn.model import TextCNN
 
-CONFIG = ModelConfig(vocab_size=40, num_classes=3, embedding_dim=6, kernel_sizes=(2, 3, 5), num_filters=4, max_length=64)
+CONFIG = ModelConfig(
+    vocab_size=40, num_classes=3, embedding_dim=6, kernel_sizes=(2, 3, 5), num_filters=4, max_length=64
+)
 
 
 def counted_forward(model: TextCNN, length: int) -> int:
