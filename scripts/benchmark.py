@@ -46,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from textcnn import TextCNNClassifier
-from textcnn.errors import TextCNNError
+# No textcnn (hence torch) import at module level: a worker running a baseline never loads torch,
+# so the peak RSS it reports is the baseline's own. Imports live in the functions that need them.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ("mr", "subj", "trec", "sst2", "imdb")
@@ -59,6 +59,7 @@ TFIDF_CV_FOLDS = 5
 FASTTEXT_PARAMS = {"epoch": 25, "lr": 0.5, "wordNgrams": 2}
 MATMUL_SIZE = 2048
 MATMUL_REPEATS = 5
+FORWARD_TIMING_ROWS = 2000  # test rows timed again through the model alone (keeps IMDB's extra pass short)
 
 DEFINITIONS = {
     "accuracy, macro_f1": "sklearn accuracy_score / f1_score(average='macro') on the full test split",
@@ -69,14 +70,16 @@ DEFINITIONS = {
     "included in the time; textcnn: rows left after carving the validation split)",
     "predict_sentences_per_s": "test rows / wall time of one in-process predict() call on the whole test split "
     "(tokenization included)",
-    "peak_rss_mb": "ru_maxrss of the subprocess that ran this method on this dataset (Python, libraries, data "
-    "and model included); rss_before_fit_mb is the same process's RSS just before fit()",
+    "peak_rss_mb": "peak RSS (Linux VmHWM; ru_maxrss elsewhere) of the fresh subprocess that ran this method on "
+    "this dataset: Python, libraries, data and model included (baseline workers never import torch); "
+    "rss_before_fit_mb is the same process's RSS just before fit()",
     "matmul_peak_gflops": "best fp32 torch.matmul GFLOP/s of square matrices (2 n^3 FLOPs) with the torch thread "
     "count used for training, measured at the start and end of the run",
     "textcnn train_gflops": "useful training FLOPs (textcnn.flops: 3 x forward per training row and epoch + "
     "forward per validation row and epoch; padding not counted) / seconds of the epoch loop",
     "textcnn inference_gflops": "useful forward FLOPs of the test split / predict() wall time (tokenization "
-    "included); inference_model_gflops: the same over the model's forward pass alone",
+    "included); inference_model_gflops: the same for the model's batched forward pass alone (no tokenization), "
+    f"timed on the first {FORWARD_TIMING_ROWS} (shuffled) test rows",
     "peak_fraction": "GFLOP/s divided by matmul_peak_gflops",
 }
 
@@ -109,10 +112,14 @@ def split_path(data_root: str | Path, dataset: str, split: str) -> Path:
 
 def load_split(data_root: str | Path, dataset: str, split: str, limit: int | None = None) -> Split:
     """Read `<root>/<dataset>/<split>.csv`, shuffled with DATA_SEED, cut to `limit` rows."""
-    from textcnn.data import load_file, select_columns
+    import datasets
 
     path = split_path(data_root, dataset, split)
-    table = select_columns(load_file(path), source=str(path))
+    # As textcnn.data reads CSV (without importing torch): texts such as "NA" stay text.
+    table = datasets.load_dataset("csv", data_files=str(path), split="train", keep_default_na=False)
+    missing = {"text", "label"} - set(table.column_names)
+    if missing:
+        raise user_error(f"{path} lacks column(s) {', '.join(sorted(missing))}; expected a header `text,label`")
     order = np.random.default_rng(DATA_SEED).permutation(len(table))
     if limit is not None:
         order = order[:limit]
@@ -134,7 +141,7 @@ def check_data(data_root: str | Path, datasets: Sequence[str]) -> None:
         for split in ("train", "test"):
             path = split_path(data_root, dataset, split)
             if not path.is_file():
-                raise TextCNNError(
+                raise user_error(
                     f"{path} not found; --data-root must hold <name>/train.csv and <name>/test.csv for each dataset"
                 )
 
@@ -157,6 +164,7 @@ def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
 
 def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[str, Any]:
     """Fit and score TextCNNClassifier; also count its useful FLOPs for the efficiency table."""
+    from textcnn import TextCNNClassifier
     from textcnn.data import stratified_split
     from textcnn.flops import forward_flops, forward_flops_per_token, training_flops
     from textcnn.inference import predict_logits
@@ -179,7 +187,8 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
 
     config = classifier.model_.config
     test_ids = encode_batch(classifier.tokenizer_, test.texts, config.max_length)
-    _, model_seconds = timed(predict_logits, classifier.model_, test_ids, batch_size=classifier.predict_batch_size)
+    forward_ids = test_ids[:FORWARD_TIMING_ROWS]
+    _, forward_seconds = timed(predict_logits, classifier.model_, forward_ids, batch_size=classifier.predict_batch_size)
 
     def lengths(texts: list[str]) -> list[int]:
         return [len(ids) for ids in encode_batch(classifier.tokenizer_, texts, config.max_length)]
@@ -189,6 +198,7 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
     loop_seconds = sum(record["seconds"] for record in classifier.history_)
     train_flops = epochs * (training_flops(config, fit_lengths) + forward_flops(config, lengths(valid_texts)))
     test_flops = forward_flops(config, test_lengths)
+    forward_only_flops = forward_flops(config, test_lengths[:FORWARD_TIMING_ROWS])
     return {
         **score(test.labels, predictions),
         "validation": "dev" if dev is not None else f"carved {classifier.train_config_.valid_fraction:.0%} of train",
@@ -211,8 +221,9 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
         "train_gflops": train_flops / loop_seconds / 1e9,
         "inference_flops": test_flops,
         "inference_gflops": test_flops / predict_seconds / 1e9,
-        "inference_model_seconds": model_seconds,
-        "inference_model_gflops": test_flops / model_seconds / 1e9,
+        "inference_model_rows": len(forward_ids),
+        "inference_model_seconds": forward_seconds,
+        "inference_model_gflops": forward_only_flops / forward_seconds / 1e9,
     }
 
 
@@ -327,19 +338,31 @@ def current_rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+    """Peak resident set size of this process.
+
+    Linux: VmHWM, the high-water mark of this process's own address space. Not ru_maxrss: after
+    fork + exec it also holds the RSS of the forked copy of the parent (the whole benchmark driver,
+    torch included) from before the exec.
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 2**10
+    except (OSError, StopIteration, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 def run_worker(job_path: Path) -> None:
     """Subprocess side: run one job and write its result next to the job file."""
     import datasets
-    import torch
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
     job = Job(**json.loads(job_path.read_text()))
-    torch.set_num_threads(job.threads)
+    if RUNNERS[job.method] is run_textcnn:
+        import torch
+
+        torch.set_num_threads(job.threads)
     train, dev, test = load_splits(job)
     result = RUNNERS[job.method](job, train, dev, test)
     result.update(method=job.method, dataset=job.dataset, seed=job.seed, peak_rss_mb=peak_rss_mb())
@@ -351,7 +374,7 @@ def run_job(job: Job, workdir: Path) -> dict[str, Any]:
     job_path = workdir / f"{job.dataset}-{job.method}-{job.seed}.json"
     job_path.write_text(json.dumps(asdict(job)))
     env = dict(os.environ)
-    package_root = str(Path(sys.modules["textcnn"].__file__).resolve().parent.parent)  # the textcnn we run
+    package_root = str(Path(importlib.util.find_spec("textcnn").origin).parent.parent)  # the textcnn we run
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     completed = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker", str(job_path)],
@@ -458,6 +481,7 @@ def summarize(runs: list[dict[str, Any]], peak_gflops: float) -> dict[str, Any]:
     for key in ("train_seconds", "train_sentences_per_s", "predict_sentences_per_s", "epochs"):
         summary[f"{key}_mean"] = statistics.fmean(run[key] for run in ok)
     summary["peak_rss_mb_max"] = max(run["peak_rss_mb"] for run in ok)
+    summary["rss_before_fit_mb_max"] = max(run["rss_before_fit_mb"] for run in ok)
     for key in ("train_gflops", "inference_gflops", "inference_model_gflops"):
         if key in ok[0]:
             summary[f"{key}_mean"] = statistics.fmean(run[key] for run in ok)
@@ -483,20 +507,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         "Accuracy and macro-F1 in % on test (mean ± std over seeds); times and throughputs are means, RSS the max.",
         "",
         "| dataset | method | runs | accuracy | macro-F1 | epochs | train s | train sent/s | predict sent/s "
-        "| peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| peak RSS MB | RSS at fit start MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     efficiency = []
     for dataset, methods in report["results"].items():
         for method, entry in methods.items():
             s = entry["summary"]
             if not s["runs"]:
-                lines.append(f"| {dataset} | {method} | 0 | failed: {s['errors'][0]} | | | | | | |")
+                lines.append(f"| {dataset} | {method} | 0 | failed: {s['errors'][0]} | | | | | | | |")
                 continue
             lines.append(
                 f"| {dataset} | {method} | {s['runs']} | {_pct(s, 'accuracy')} | {_pct(s, 'macro_f1')} "
                 f"| {s['epochs_mean']:.1f} | {s['train_seconds_mean']:.1f} | {s['train_sentences_per_s_mean']:,.0f} "
-                f"| {s['predict_sentences_per_s_mean']:,.0f} | {s['peak_rss_mb_max']:,.0f} |"
+                f"| {s['predict_sentences_per_s_mean']:,.0f} | {s['peak_rss_mb_max']:,.0f} "
+                f"| {s['rss_before_fit_mb_max']:,.0f} |"
             )
             if "train_gflops_mean" in s:
                 efficiency.append(
@@ -519,6 +544,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def user_error(message: str) -> Exception:
+    """A TextCNNError, imported only when needed (see the note on imports at the top)."""
+    from textcnn.errors import TextCNNError
+
+    return TextCNNError(message)
+
+
 def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -528,13 +560,15 @@ def write_atomically(path: Path, text: str) -> None:
 # ----------------------------------------------------------------------------------- driver
 def parse_textcnn_params(items: Sequence[str]) -> dict[str, Any]:
     """`key=value` pairs for TextCNNClassifier; values are JSON where they parse, lists like `3,4,5` become tuples."""
+    from textcnn import TextCNNClassifier
+
     allowed = set(TextCNNClassifier._get_param_names()) - {"seed"}
     params: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in allowed:
-            raise TextCNNError(
+            raise user_error(
                 f"--textcnn-param {item!r}: expected key=value with key one of {', '.join(sorted(allowed))}"
             )
         if "," in raw:
@@ -549,23 +583,25 @@ def parse_textcnn_params(items: Sequence[str]) -> dict[str, Any]:
 
 def resolve_methods(requested: Sequence[str], vectors: str | None) -> tuple[list[str], list[str]]:
     """Methods to run and notes on the ones skipped."""
+    from textcnn import TextCNNClassifier
+
     unknown = sorted(set(requested) - set(METHODS) - {NON_STATIC})
     if unknown:
-        raise TextCNNError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        raise user_error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     methods, notes = list(dict.fromkeys(requested)), []
     if "fasttext" in methods and not fasttext_available():
         methods.remove("fasttext")
         notes.append("fastText skipped: the `fasttext` module is not installed (pip install fasttext)")
     if NON_STATIC in methods and vectors is None:
-        raise TextCNNError(f"{NON_STATIC} needs --vectors PATH")
+        raise user_error(f"{NON_STATIC} needs --vectors PATH")
     if vectors is not None:
         missing = {"vectors", "embedding_mode"} - set(TextCNNClassifier._get_param_names())
         if missing:
-            raise TextCNNError(
+            raise user_error(
                 f"--vectors needs TextCNNClassifier parameters this textcnn lacks ({', '.join(sorted(missing))})"
             )
         if not Path(vectors).exists():
-            raise TextCNNError(f"--vectors {vectors}: file not found")
+            raise user_error(f"--vectors {vectors}: file not found")
         if NON_STATIC not in methods:
             position = methods.index("textcnn") + 1 if "textcnn" in methods else 0
             methods.insert(position, NON_STATIC)
@@ -579,7 +615,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
     datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]
     check_data(args.data_root, datasets)
     if args.seeds < 1:
-        raise TextCNNError("--seeds must be >= 1")
+        raise user_error("--seeds must be >= 1")
     methods, notes = resolve_methods([m.strip() for m in args.methods.split(",") if m.strip()], args.vectors)
     textcnn_params = parse_textcnn_params(args.textcnn_param)
     threads = args.threads or torch.get_num_threads()
@@ -673,6 +709,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker is not None:
         run_worker(args.worker)
         return 0
+    from textcnn.errors import TextCNNError
+
     command = shlex.join(["python", "scripts/benchmark.py", *argv])
     try:
         report = run_benchmark(args, command)

@@ -88,6 +88,9 @@ def test_smoke_run_writes_every_method_and_dataset(smoke) -> None:
             assert run["train_sentences_per_s"] > 0 and run["predict_sentences_per_s"] > 0
             assert run["peak_rss_mb"] >= run["rss_before_fit_mb"] > 10
     assert report["results"]["nodev"]["tfidf"]["runs"][0]["n_test"] == 100  # --max-test
+    # Each worker's peak is its own: not inflated by the driver (this process, torch loaded) it was forked from.
+    tfidf_peak = report["results"]["nodev"]["tfidf"]["runs"][0]["peak_rss_mb"]
+    assert tfidf_peak < bench.current_rss_mb()
     assert report["results"]["withdev"]["tfidf"]["runs"][0]["n_test"] == 90
 
 
@@ -191,3 +194,23 @@ def test_splits_are_shuffled_identically_for_every_method(data_root: Path) -> No
     again = bench.load_split(data_root, "nodev", "train", limit=50)
     assert first.texts[:50] == again.texts and first.labels[:50] == again.labels
     assert len(set(first.labels[:30])) > 1  # the label-sorted file no longer starts with one class
+
+
+def test_a_failing_run_is_recorded_and_shown_not_fatal(data_root: Path, tmp_path: Path) -> None:
+    job = bench.Job(method="tfidf", dataset="gone", seed=0, data_root=str(data_root), threads=1)
+    result = bench.run_job(job, tmp_path)
+    assert "gone" in result["error"] and (result["dataset"], result["method"]) == ("gone", "tfidf")
+    summary = bench.summarize([result], peak_gflops=1.0)
+    assert summary["runs"] == 0 and summary["errors"] == [result["error"]]
+    report = {
+        "command": "python scripts/benchmark.py",
+        "date": "2026-01-01",
+        "machine": bench.machine_info(1),
+        "matmul_peak_gflops": 1.0,
+        "matmul_size": 8,
+        "notes": ["fastText skipped"],
+        "results": {"gone": {"tfidf": {"runs": [result], "summary": summary}}},
+    }
+    markdown = bench.render_markdown(report)
+    assert f"| gone | tfidf | 0 | failed: {result['error']} |" in markdown
+    assert "Note: fastText skipped" in markdown
