@@ -17,10 +17,12 @@ all methods and seeds see the same rows in the same order.
 Writes `results.json` (every number, machine info) and `results.md` (tables) under --out and
 prints the tables. Definitions of every measured quantity are in the JSON under "definitions".
 
-Usage:
-  python scripts/benchmark.py                                   # everything, 3 seeds
-  python scripts/benchmark.py --datasets trec --methods tfidf --seeds 1
-  python scripts/benchmark.py --datasets mr --textcnn-param epochs=1 --max-train 2000
+Examples:
+  python scripts/benchmark.py                                      # everything, 3 seeds (make bench)
+  python scripts/benchmark.py --datasets mr,sst2,trec --seeds 1    # a subset
+  python scripts/benchmark.py --datasets trec --methods tfidf      # one baseline on one dataset
+  python scripts/benchmark.py --datasets mr --max-train 2000 --textcnn-param epochs=2   # smoke run
+  python scripts/benchmark.py --datasets imdb --methods textcnn --vectors imdb.w2v   # + non-static
 """
 
 from __future__ import annotations
@@ -614,8 +616,10 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
     datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]
     check_data(args.data_root, datasets)
-    if args.seeds < 1:
-        raise user_error("--seeds must be >= 1")
+    for option in ("seeds", "max_train", "max_test", "threads"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise user_error(f"--{option.replace('_', '-')} must be >= 1, got {value}")
     methods, notes = resolve_methods([m.strip() for m in args.methods.split(",") if m.strip()], args.vectors)
     textcnn_params = parse_textcnn_params(args.textcnn_param)
     threads = args.threads or torch.get_num_threads()
@@ -681,19 +685,32 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__.split("\n\n")[0],
+        epilog="Examples:" + __doc__.split("Examples:")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     default_root = REPO_ROOT.parent / "shared" / "benchmarks"
-    parser.add_argument("--data-root", type=Path, default=default_root, help="folder of <name>/{train,test}.csv")
+    parser.add_argument(
+        "--data-root", type=Path, default=default_root, help="folder of <name>/{train,test}.csv (default %(default)s)"
+    )
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset of %(default)s")
     parser.add_argument(
         "--methods", default=",".join(METHODS), help=f"comma-separated subset of %(default)s,{NON_STATIC}"
     )
     parser.add_argument("--seeds", type=int, default=3, help="textcnn/fastText seeds 0..N-1 (default %(default)s)")
     parser.add_argument("--vectors", help=f"word vectors file: adds {NON_STATIC}")
-    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="writes results.json and results.md")
     parser.add_argument(
-        "--textcnn-param", action="append", default=[], metavar="KEY=VALUE", help="override a textcnn default"
+        "--out",
+        type=Path,
+        default=Path("bench-results"),
+        help="writes results.json and results.md (default %(default)s)",
+    )
+    parser.add_argument(
+        "--textcnn-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a TextCNNClassifier default (repeatable), e.g. epochs=5 or kernel_sizes=3,4,5",
     )
     parser.add_argument("--max-train", type=int, help="use at most N (shuffled) training rows, for smoke runs")
     parser.add_argument("--max-test", type=int, help="use at most N (shuffled) test rows, for smoke runs")
