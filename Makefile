@@ -26,8 +26,14 @@ lint: install
 	$(VENV)/bin/ruff check textcnn scripts tests
 	$(VENV)/bin/ruff format --check textcnn scripts tests
 
+# The whole benchmark (README "Benchmarks"); pass a subset with e.g. BENCH_ARGS="--datasets mr,trec --seeds 1".
+# fastText is an optional baseline: it is built from source here, and skipped with a note if that fails.
+BENCH_ARGS ?=
+
 bench: install
-	$(PY) scripts/benchmark.py
+	@$(PY) -c "import fasttext" 2>/dev/null || $(PY) -m pip install --quiet -c constraints.txt fasttext \
+		|| echo "note: fasttext did not install; the benchmark skips that baseline"
+	$(PY) scripts/benchmark.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

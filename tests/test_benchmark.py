@@ -1,0 +1,216 @@
+"""scripts/benchmark.py: a smoke run on tiny generated datasets, and its argument handling."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_corpus
+
+from textcnn.errors import TextCNNError
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
+TINY_TEXTCNN = [
+    "embedding_dim=16",
+    "num_filters=8",
+    "kernel_sizes=2,3",
+    "epochs=3",
+    "patience=2",
+    "batch_size=16",
+    "lr=0.005",
+    "device=cpu",
+]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_script()
+
+
+def write_csv(path: Path, texts: list[str], labels: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels, strict=True))
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`withdev` has a dev split (the sst2 layout); `nodev` does not and is sorted by label (like IMDB)."""
+    root = tmp_path_factory.mktemp("benchmarks")
+    write_csv(root / "withdev" / "train.csv", *make_corpus(240, seed=11))
+    write_csv(root / "withdev" / "dev.csv", *make_corpus(60, seed=12))
+    write_csv(root / "withdev" / "test.csv", *make_corpus(90, seed=13))
+    texts, labels = make_corpus(240, seed=14)
+    ordered = sorted(zip(labels, texts, strict=True))
+    write_csv(root / "nodev" / "train.csv", [t for _, t in ordered], [y for y, _ in ordered])
+    write_csv(root / "nodev" / "test.csv", *make_corpus(120, seed=15))
+    return root
+
+
+@pytest.fixture(scope="module")
+def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict, str, str]:
+    out = tmp_path_factory.mktemp("bench-out")
+    argv = ["--data-root", str(data_root), "--datasets", "withdev,nodev", "--methods", "textcnn,tfidf"]
+    argv += ["--seeds", "1", "--out", str(out), "--max-test", "100", "--threads", "1", "--matmul-size", "256"]
+    for param in TINY_TEXTCNN:
+        argv += ["--textcnn-param", param]
+    code = bench.main(argv)
+    report = json.loads((out / "results.json").read_text())
+    return code, report, (out / "results.md").read_text(), " ".join(argv)
+
+
+def test_smoke_run_writes_every_method_and_dataset(smoke) -> None:
+    code, report, _, _ = smoke
+    assert code == 0
+    assert list(report["results"]) == ["withdev", "nodev"]
+    for dataset in ("withdev", "nodev"):
+        assert list(report["results"][dataset]) == ["textcnn", "tfidf"]
+        for method in ("textcnn", "tfidf"):
+            entry = report["results"][dataset][method]
+            assert len(entry["runs"]) == 1
+            run, summary = entry["runs"][0], entry["summary"]
+            assert "error" not in run, run
+            assert summary["runs"] == 1 and summary["errors"] == []
+            for key in ("accuracy_mean", "accuracy_std", "macro_f1_mean", "train_seconds_mean", "peak_rss_mb_max"):
+                assert key in summary
+            assert run["train_sentences_per_s"] > 0 and run["predict_sentences_per_s"] > 0
+            assert run["peak_rss_mb"] >= run["rss_before_fit_mb"] > 10
+    assert report["results"]["nodev"]["tfidf"]["runs"][0]["n_test"] == 100  # --max-test
+    # Each worker's peak is its own: not inflated by the driver (this process, torch loaded) it was forked from.
+    tfidf_peak = report["results"]["nodev"]["tfidf"]["runs"][0]["peak_rss_mb"]
+    assert tfidf_peak < bench.current_rss_mb()
+    assert report["results"]["withdev"]["tfidf"]["runs"][0]["n_test"] == 90
+
+
+def test_baselines_are_sane_on_an_easy_task(smoke) -> None:
+    _, report, _, _ = smoke
+    for dataset in ("withdev", "nodev"):
+        tfidf = report["results"][dataset]["tfidf"]["runs"][0]
+        assert tfidf["accuracy"] >= 0.8, tfidf
+        assert tfidf["best_C"] in bench.TFIDF_C_GRID
+
+
+def test_textcnn_uses_dev_when_present_and_a_carved_split_otherwise(smoke) -> None:
+    _, report, _, _ = smoke
+    with_dev = report["results"]["withdev"]["textcnn"]["runs"][0]
+    no_dev = report["results"]["nodev"]["textcnn"]["runs"][0]
+    assert with_dev["validation"] == "dev"
+    assert (with_dev["n_train"], with_dev["n_valid"]) == (240, 60)
+    assert no_dev["validation"].startswith("carved")
+    assert (no_dev["n_train"], no_dev["n_valid"]) == (216, 24)
+    assert with_dev["params"]["kernel_sizes"] == [2, 3] and with_dev["epochs"] <= 3
+    # train rows x epochs / fit time
+    assert with_dev["train_sentences_per_s"] == pytest.approx(240 * with_dev["epochs"] / with_dev["train_seconds"])
+
+
+def test_efficiency_is_reported_against_the_matmul_peak(smoke) -> None:
+    _, report, _, _ = smoke
+    assert report["matmul_peak_gflops"] == max(report["matmul_samples_gflops"]) > 0
+    summary = report["results"]["nodev"]["textcnn"]["summary"]
+    for key in ("train", "inference", "inference_model"):
+        assert summary[f"{key}_peak_fraction"] == pytest.approx(
+            summary[f"{key}_gflops_mean"] / report["matmul_peak_gflops"]
+        )
+        assert summary[f"{key}_peak_fraction"] > 0
+    assert "train_gflops_mean" not in report["results"]["nodev"]["tfidf"]["summary"]
+
+
+def test_report_records_machine_and_command(smoke) -> None:
+    _, report, _, argv = smoke
+    assert report["command"] == "python scripts/benchmark.py " + argv
+    for key in ("cpu", "usable_cores", "torch", "torch_threads", "python"):
+        assert report["machine"][key]
+    assert report["machine"]["torch_threads"] == 1
+    assert report["date"][:2] == "20"
+
+
+def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> None:
+    _, report, markdown, _ = smoke
+    rows = [line for line in markdown.splitlines() if line.startswith(("| withdev |", "| nodev |"))]
+    # 4 accuracy rows, 2 textcnn efficiency rows
+    assert len(rows) == 6
+    accuracy = 100 * report["results"]["nodev"]["tfidf"]["summary"]["accuracy_mean"]
+    assert f"| nodev | tfidf | 1 | {accuracy:.1f} |" in markdown
+    assert f"{report['matmul_peak_gflops']:.1f} GFLOP/s" in markdown
+    assert report["command"] in markdown
+
+
+def test_missing_data_is_one_error_line_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    code = bench.main(["--data-root", str(tmp_path), "--datasets", "mr", "--out", str(tmp_path / "out")])
+    assert code == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("Error: ") and "mr/train.csv not found" in error and "\n" not in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_textcnn_params_are_parsed_and_checked() -> None:
+    params = bench.parse_textcnn_params(["kernel_sizes=3,4", "lr=0.01", "device=cpu", "max-vocab=null"])
+    assert params == {"kernel_sizes": (3, 4), "lr": 0.01, "device": "cpu", "max_vocab": None}
+    with pytest.raises(TextCNNError, match="key one of"):
+        bench.parse_textcnn_params(["no_such_param=1"])
+    with pytest.raises(TextCNNError):
+        bench.parse_textcnn_params(["seed=1"])  # seeds come from --seeds
+    with pytest.raises(TextCNNError):
+        bench.parse_textcnn_params(["epochs"])
+
+
+def test_methods_are_checked_and_fasttext_is_skipped_with_a_note_when_missing(monkeypatch) -> None:
+    monkeypatch.setattr(bench, "fasttext_available", lambda: False)
+    methods, notes = bench.resolve_methods(["textcnn", "tfidf", "fasttext"], None)
+    assert methods == ["textcnn", "tfidf"]
+    assert len(notes) == 1 and "fasttext" in notes[0]
+    with pytest.raises(TextCNNError, match="unknown method"):
+        bench.resolve_methods(["textcnn", "bert"], None)
+    with pytest.raises(TextCNNError, match="--vectors"):
+        bench.resolve_methods([bench.NON_STATIC], None)
+    with pytest.raises(TextCNNError, match="--vectors"):
+        bench.resolve_methods(["textcnn"], "/no/such/vectors.txt")
+
+
+def test_fasttext_baseline_when_installed(data_root: Path) -> None:
+    pytest.importorskip("fasttext")
+    job = bench.Job(method="fasttext", dataset="withdev", seed=0, data_root=str(data_root), threads=1)
+    train, dev, test = bench.load_splits(job)
+    result = bench.run_fasttext(job, train, dev, test)
+    assert result["accuracy"] >= 0.8
+    assert result["epochs"] == 25
+    assert bench.fasttext_line("Great<br />movie, REALLY!") == "great movie , really !"
+
+
+def test_splits_are_shuffled_identically_for_every_method(data_root: Path) -> None:
+    first = bench.load_split(data_root, "nodev", "train")
+    again = bench.load_split(data_root, "nodev", "train", limit=50)
+    assert first.texts[:50] == again.texts and first.labels[:50] == again.labels
+    assert len(set(first.labels[:30])) > 1  # the label-sorted file no longer starts with one class
+
+
+def test_a_failing_run_is_recorded_and_shown_not_fatal(data_root: Path, tmp_path: Path) -> None:
+    job = bench.Job(method="tfidf", dataset="gone", seed=0, data_root=str(data_root), threads=1)
+    result = bench.run_job(job, tmp_path)
+    assert "gone" in result["error"] and (result["dataset"], result["method"]) == ("gone", "tfidf")
+    summary = bench.summarize([result], peak_gflops=1.0)
+    assert summary["runs"] == 0 and summary["errors"] == [result["error"]]
+    report = {
+        "command": "python scripts/benchmark.py",
+        "date": "2026-01-01",
+        "machine": bench.machine_info(1),
+        "matmul_peak_gflops": 1.0,
+        "matmul_size": 8,
+        "notes": ["fastText skipped"],
+        "results": {"gone": {"tfidf": {"runs": [result], "summary": summary}}},
+    }
+    markdown = bench.render_markdown(report)
+    assert f"| gone | tfidf | 0 | failed: {result['error']} |" in markdown
+    assert "Note: fastText skipped" in markdown
