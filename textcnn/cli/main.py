@@ -32,7 +32,8 @@ def cli() -> None:
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    # Read errors reach the user as one `Error:` line; datasets' own error log would repeat them.
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
 
 
 cli.add_command(train_command)
