@@ -150,6 +150,8 @@ def to_json_value(value: Any) -> Any:
 
 
 def _atomic_write(target: Path, write: Any) -> None:
+    if not target.parent.is_dir():
+        raise TextCNNError(f"output folder does not exist: {target.parent}")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:

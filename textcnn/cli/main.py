@@ -22,6 +22,11 @@ class TextCNNGroup(click.Group):
             return super().invoke(ctx)
         except TextCNNError as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:
+            raise  # `textcnn predict ... | head`: click ends quietly
+        except OSError as error:  # a full disk, a read-only folder, ...: the environment, not a bug
+            where = f": {error.filename}" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}") from None
 
 
 @click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
