@@ -151,6 +151,7 @@ def test_a_broken_checkpoint_file_is_named(data, tmp_path, name: str) -> None:
         load_checkpoint(tmp_path / "ckpt")
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
 def test_stop_on_signals_sets_the_flag_then_aborts_and_restores_handlers() -> None:
     before = signal.getsignal(signal.SIGTERM)
     flag = StopFlag()

@@ -45,9 +45,7 @@ def check_replaceable(target: Path, may_replace: Callable[[Path], bool]) -> None
     if not target.is_dir():
         raise TextCNNError(f"{target} exists and is not a directory; choose another path")
     if any(target.iterdir()) and not may_replace(target):
-        raise TextCNNError(
-            f"{target} already exists and holds other files; choose a new or empty directory instead"
-        )
+        raise TextCNNError(f"{target} already exists and holds other files; choose a new or empty directory instead")
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:

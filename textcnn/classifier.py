@@ -138,7 +138,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         train_labels = np.asarray(train[LABEL])
         classes = np.unique(train_labels)
         if len(classes) < 2:
-            raise TextCNNError(f"training data has a single class ({classes[0]!r}); a classifier needs at least two")
+            raise TextCNNError(
+                f"training data has a single class ({to_json_value(classes[0])!r}); a classifier needs at least two"
+            )
         if valid is None:
             train_idx, valid_idx = stratified_split(list(train_labels), train_config.valid_fraction, train_config.seed)
             valid = train.select(np.sort(valid_idx))

@@ -190,8 +190,7 @@ def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: s
         return kept
     first = _describe_row(source, int(np.flatnonzero(bad)[0]), len(dataset))
     raise TextCNNError(
-        f"{source}: {count} row(s) have a missing text or label (first: {first}); "
-        "fix them or pass --on-bad-rows skip"
+        f"{source}: {count} row(s) have a missing text or label (first: {first}); fix them or pass --on-bad-rows skip"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from textcnn.checkpoint import check_output_dir, remove_checkpoint
 from textcnn.classifier import TextCNNClassifier
 from textcnn.cli.options import (
     KernelSizes,
@@ -17,7 +18,6 @@ from textcnn.cli.options import (
     label_column_option,
     text_column_option,
 )
-from textcnn.checkpoint import check_output_dir, remove_checkpoint
 from textcnn.data import load_source, select_columns
 from textcnn.interruption import StopFlag, stop_on_signals
 
