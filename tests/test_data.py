@@ -129,3 +129,13 @@ def test_stratified_split_keeps_class_balance_and_survives_singletons() -> None:
     assert sorted([*train, *valid]) == list(range(41))
     assert 40 in train
     assert sorted(labels[i] for i in valid) == ["a"] * 2 + ["b"] * 2
+
+
+def test_class_folder_file_in_another_encoding_names_file_and_line(tmp_path) -> None:
+    for label, text in {"fr": "un caf\xe9\ncr\xe8me", "en": "a coffee"}.items():
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "doc.txt").write_bytes(text.encode("latin-1"))
+    with pytest.raises(TextCNNError, match=r"fr/doc\.txt is not valid utf-8: line 1, byte 7 \(0xe9\).*--encoding"):
+        load_source(tmp_path)
+    dataset = load_source(tmp_path, encoding="latin-1")
+    assert sorted(dataset["text"]) == ["a coffee", "un caf\xe9\ncr\xe8me"]

@@ -236,6 +236,7 @@ def test_broken_model_directory(model_dir, tmp_path, damage: str, message: str, 
         ("train", "--lr", "0"),
         ("train", "--max-length", "0"),
         ("predict", "--top-k", "0"),
+        ("predict", "--encoding", "klingon"),
     ],
 )
 def test_invalid_option_values_are_usage_errors(model_dir, train_csv, tmp_path, command, option, value) -> None:
