@@ -103,12 +103,20 @@ def test_unsupported_extension_is_rejected(tmp_path) -> None:
         load_source(path)
 
 
-def test_rows_with_missing_values_error_or_are_skipped(tmp_path) -> None:
+def test_rows_with_missing_values_error_or_are_skipped(tmp_path, caplog) -> None:
     path = tmp_path / "data.csv"
     path.write_text("text,label\ngood,pos\n,neg\nok,\nfine,pos\n")
-    with pytest.raises(TextCNNError, match="2 row.*first: data row 2"):
+    with pytest.raises(TextCNNError, match=r"2 row.*first: line 3 of data\.csv"):
         load(path)
     assert load(path, on_bad_rows="skip")["text"] == ["good", "fine"]
+    assert "skipped 2 of 4 rows" in caplog.text
+
+
+def test_bad_row_falls_back_to_data_row_when_line_numbers_are_not_exact(tmp_path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text('text,label\n"two\nlines",pos\nok,\n')  # a quoted newline shifts line numbers
+    with pytest.raises(TextCNNError, match=r"first: data row 2 \(the header not counted\)"):
+        load(path)
 
 
 def test_stratified_split_keeps_class_balance_and_survives_singletons() -> None:
@@ -116,5 +124,18 @@ def test_stratified_split_keeps_class_balance_and_survives_singletons() -> None:
     train, valid = stratified_split(labels, 0.1, seed=0)
     assert sorted(labels[i] for i in valid) == ["a"] * 5 + ["b"] * 5
     assert set(train).isdisjoint(valid)
-    train, valid = stratified_split(["a"] * 20 + ["b"], 0.1, seed=0)  # 'b' seen once
-    assert len(train) + len(valid) == 21
+    labels = ["a"] * 20 + ["b"] * 20 + ["c"]  # 'c' seen once: it stays in training
+    train, valid = stratified_split(labels, 0.1, seed=0)
+    assert sorted([*train, *valid]) == list(range(41))
+    assert 40 in train
+    assert sorted(labels[i] for i in valid) == ["a"] * 2 + ["b"] * 2
+
+
+def test_class_folder_file_in_another_encoding_names_file_and_line(tmp_path) -> None:
+    for label, text in {"fr": "un caf\xe9\ncr\xe8me", "en": "a coffee"}.items():
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "doc.txt").write_bytes(text.encode("latin-1"))
+    with pytest.raises(TextCNNError, match=r"fr/doc\.txt is not valid utf-8: line 1, byte 7 \(0xe9\).*--encoding"):
+        load_source(tmp_path)
+    dataset = load_source(tmp_path, encoding="latin-1")
+    assert sorted(dataset["text"]) == ["a coffee", "un caf\xe9\ncr\xe8me"]

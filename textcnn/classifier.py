@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from textcnn.checkpoint import CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
 from textcnn.config import ModelConfig, TrainConfig
 from textcnn.data import LABEL, TEXT, stratified_split
 from textcnn.devices import ProcessGroup, resolve_device, setup_distributed
 from textcnn.errors import TextCNNError
 from textcnn.inference import predict_probabilities
 from textcnn.model import TextCNN
-from textcnn.persistence import load_model_dir, save_model_dir
+from textcnn.persistence import load_model_dir, save_model_dir, to_json_value
 from textcnn.tokenization import (
     PAD_TOKEN,
     UNK_TOKEN,
@@ -138,8 +139,19 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         valid: datasets.Dataset | None = None,
         *,
         callbacks: Sequence[EpochCallback] = (),
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TextCNNClassifier:
-        """Train on `datasets.Dataset`s with columns `text` and `label` (the CLI's entry point)."""
+        """Train on `datasets.Dataset`s with columns `text` and `label` (the CLI's entry point).
+
+        With `checkpoint_dir`, a checkpoint is written there after every epoch and when
+        `should_stop` (polled between steps) ends training early; `resume=True` continues the run
+        saved there. After a stop, `interrupted_` is True and the model holds the best epoch so
+        far (none if `best_epoch_` is 0).
+        """
+        if resume and checkpoint_dir is None:
+            raise ValueError("resume=True needs the checkpoint_dir to resume from")
         train_config = self._train_config()
         check_transfer_options(
             vectors=self.vectors,
@@ -148,13 +160,16 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             embedding_mode=self.embedding_mode,
             freeze_features=self.freeze_features,
         )
+        checkpoint = load_checkpoint(checkpoint_dir) if resume else None
         device = resolve_device(train_config.device)
         self.process_group_: ProcessGroup = setup_distributed(device)
 
         train_labels = np.asarray(train[LABEL])
         classes = np.unique(train_labels)
         if len(classes) < 2:
-            raise TextCNNError(f"training data has a single class ({classes[0]!r}); a classifier needs at least two")
+            raise TextCNNError(
+                f"training data has a single class ({to_json_value(classes[0])!r}); a classifier needs at least two"
+            )
         if valid is None:
             train_idx, valid_idx = stratified_split(list(train_labels), train_config.valid_fraction, train_config.seed)
             valid = train.select(np.sort(valid_idx))
@@ -171,12 +186,19 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError("the validation data is empty after removing labels unseen in training")
 
         source = load_source_model(self.init_from) if self.init_from is not None else None
-        if source is not None:
+        if checkpoint is not None:
+            tokenizer = checkpoint.tokenizer  # the resumed run must map words to the same ids
+        elif source is not None:
             tokenizer = source.tokenizer
         elif self.tokenizer is not None:
             tokenizer = prepare_tokenizer(load_tokenizer(self.tokenizer))
         else:
-            tokenizer = train_tokenizer(train[TEXT], min_freq=train_config.min_freq, max_vocab=train_config.max_vocab)
+            tokenizer = train_tokenizer(
+                train[TEXT],
+                min_freq=train_config.min_freq,
+                max_vocab=train_config.max_vocab,
+                max_length=self.max_length,
+            )
         pad_id = tokenizer.token_to_id(PAD_TOKEN)
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
         vectors = None
@@ -193,24 +215,41 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             ),
         )
 
-        train_ids = tokenize_dataset(train, tokenizer, model_config.max_length)["input_ids"]
-        valid_ids = tokenize_dataset(valid, tokenizer, model_config.max_length)["input_ids"]
+        train_ids = list(tokenize_dataset(train, tokenizer, model_config.max_length)["input_ids"])
+        valid_ids = list(tokenize_dataset(valid, tokenizer, model_config.max_length)["input_ids"])
         self.vectors_coverage_ = report_coverage(vectors, train_ids, pad_id) if vectors is not None else None
+        train_targets = np.searchsorted(classes, train_labels)
+        valid_targets = np.searchsorted(classes, valid_labels)
+        writer = None
+        if checkpoint_dir is not None:
+            run = RunInfo(
+                model_config=model_config.to_dict(),
+                train_config=train_config.to_dict(),
+                classes=[to_json_value(c) for c in classes],
+                data_fingerprint=data_fingerprint(train_ids, train_targets, valid_ids, valid_targets),
+            )
+            if checkpoint is not None:
+                checkpoint.check_resumable(run)
+            if self.process_group_.is_main:
+                writer = CheckpointWriter(checkpoint_dir, run=run, tokenizer=tokenizer)
         seed_everything(train_config.seed)  # the initial weights depend on the seed too
         model = TextCNN(model_config)
         initialise_model(model, vectors=vectors, source=source, freeze_features=self.freeze_features)
         result = train_model(
             model,
-            list(train_ids),
-            np.searchsorted(classes, train_labels),
-            list(valid_ids),
-            np.searchsorted(classes, valid_labels),
+            train_ids,
+            train_targets,
+            valid_ids,
+            valid_targets,
             train_config,
             device=device,
             unk_id=unk_id if unk_id is not None else pad_id,
             process_group=self.process_group_,
             callbacks=callbacks,
             show_progress=True if self.verbose else None,
+            resume=checkpoint.state if checkpoint is not None else None,
+            should_stop=should_stop,
+            on_checkpoint=writer,
         )
         model.eval()
         self.model_ = model
@@ -218,6 +257,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
+        self.interrupted_ = result.interrupted
         self.train_config_ = train_config
         return self
 

@@ -7,6 +7,9 @@ layout), or otherwise a Hugging Face Hub dataset id.
 
 from __future__ import annotations
 
+import codecs
+import logging
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from textcnn.errors import TextCNNError
+
+logger = logging.getLogger(__name__)
 
 #: Local file suffix -> `datasets` builder name.
 FILE_BUILDERS = {
@@ -47,7 +52,8 @@ def load_source(
     if path.is_file():
         return load_file(path, encoding=encoding, streaming=streaming)
     if _looks_like_local_path(str(source)):
-        raise TextCNNError(f"file not found: {source}")
+        kind = "folder" if str(source).endswith(("/", "\\")) else "file"
+        raise TextCNNError(f"{kind} not found: {source}")
     return load_hub_dataset(str(source), split=split, dataset_config=dataset_config, streaming=streaming)
 
 
@@ -79,6 +85,18 @@ def load_file(
     return loaded
 
 
+def iter_file_chunks(
+    stream: datasets.IterableDataset, path: Path, *, batch_size: int, encoding: str = "utf-8"
+) -> Iterator[dict[str, list]]:
+    """Batches of a streamed file; read errors (bad encoding, malformed rows) become `TextCNNError`."""
+    try:
+        yield from stream.iter(batch_size=batch_size)
+    except TextCNNError:
+        raise
+    except Exception as error:
+        raise TextCNNError(_explain_read_error(path, error, encoding)) from None
+
+
 def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "strict") -> datasets.Dataset:
     """Read a directory whose sub-folders are classes and whose files are documents."""
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -92,10 +110,8 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
                     continue
                 try:
                     text = file.read_bytes().decode(encoding, errors=errors)
-                except UnicodeDecodeError as error:
-                    raise TextCNNError(
-                        f"{file} is not valid {encoding} (byte {error.start}); pass the right --encoding"
-                    ) from None
+                except UnicodeDecodeError:
+                    raise TextCNNError(_not_decodable(file, encoding)) from None
                 yield {TEXT: text, LABEL: class_dir.name}
 
     rows = list(documents())
@@ -109,7 +125,8 @@ def load_hub_dataset(
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Load a Hugging Face Hub dataset (never with remote code)."""
     try:
-        return datasets.load_dataset(name, dataset_config, split=split, streaming=streaming)
+        # Explicit, for `datasets` versions that could still run a dataset's loading script.
+        return datasets.load_dataset(name, dataset_config, split=split, streaming=streaming, trust_remote_code=False)
     except Exception as error:
         raise TextCNNError(
             f"could not load '{name}' as a local file, folder or Hugging Face Hub dataset: {_first_line(error)}"
@@ -169,29 +186,61 @@ def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: s
         kept = dataset.select(np.flatnonzero(~bad))
         if len(kept) == 0:
             raise TextCNNError(f"{source}: every row has a missing text or label")
+        logger.warning("%s: skipped %d of %d rows with a missing text or label", source, count, len(dataset))
         return kept
-    first = int(np.flatnonzero(bad)[0]) + 1
+    first = _describe_row(source, int(np.flatnonzero(bad)[0]), len(dataset))
     raise TextCNNError(
-        f"{source}: {count} row(s) have a missing text or label (first: data row {first}); "
-        "fix them or pass --on-bad-rows skip"
+        f"{source}: {count} row(s) have a missing text or label (first: {first}); fix them or pass --on-bad-rows skip"
     )
 
 
+def _describe_row(source: str, index: int, n_rows: int) -> str:
+    """Name row `index` (0-based) so a user can find it: a line number where that is exact."""
+    path = Path(source)
+    suffix = path.suffix.lower()
+    header_lines = {".csv": 1, ".tsv": 1, ".jsonl": 0}.get(suffix)
+    if header_lines is None or not path.is_file():
+        return f"row {index + 1}"
+    # Line numbers are exact only if every row is one line (no quoted newlines, no blank lines).
+    if _count_lines(path) == n_rows + header_lines:
+        return f"line {index + 1 + header_lines} of {path.name}"
+    return f"data row {index + 1}" + (" (the header not counted)" if header_lines else "")
+
+
+def _count_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
 def stratified_split(labels: list[Any], valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, valid) with class proportions kept where every class allows it."""
+    """Indices (train, valid) with class proportions kept where the classes allow it.
+
+    A label seen once cannot be in both parts; it stays in training, where it can be learnt.
+    """
     indices = np.arange(len(labels))
     if len(labels) < 2:
         raise TextCNNError("need at least 2 training rows to carve a validation split")
+    counts = Counter(labels)
+    single = np.array([counts[label] < 2 for label in labels], dtype=bool)
+    common = indices[~single]
     try:
-        return train_test_split(indices, test_size=valid_fraction, random_state=seed, stratify=labels)
+        train, valid = train_test_split(
+            common, test_size=valid_fraction, random_state=seed, stratify=[labels[i] for i in common]
+        )
     except ValueError:
-        # A class seen once, or fewer validation rows than classes: fall back to a plain split.
+        # Too few rows to hold every class out once: fall back to a plain split.
         return train_test_split(indices, test_size=valid_fraction, random_state=seed)
+    return np.concatenate([train, indices[single]]), valid
 
 
 def _looks_like_local_path(source: str) -> bool:
     return (
         source.startswith((".", "/", "~"))
+        or source.endswith("/")
         or "\\" in source
         or Path(source).suffix.lower() in FILE_BUILDERS
         or source.count("/") > 1
@@ -202,14 +251,42 @@ def _explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, UnicodeDecodeError):
-            return (
-                f"{path} is not valid {encoding} (byte {cause.start} of a block); "
-                "pass the file's encoding with --encoding"
-            )
+            return _not_decodable(path, encoding)
         cause = cause.__cause__ or cause.__context__
     if "corresponds to no data" in str(error):
         return f"{path} has no data rows"
     return f"could not read {path}: {_first_line(error)}"
+
+
+def _not_decodable(path: Path, encoding: str) -> str:
+    where = _find_undecodable(path, encoding)
+    return (
+        f"{path} is not valid {encoding}{': ' + where if where else ''}; "
+        "pass the file's encoding with --encoding (e.g. --encoding latin-1)"
+    )
+
+
+def _find_undecodable(path: Path, encoding: str) -> str | None:
+    """'line L, byte B (0xXX)' of the first byte `encoding` cannot decode, read line by line.
+
+    Only for encodings where a newline is the single byte 0x0A (UTF-8, Latin-1, cp125x, ...), so
+    that lines can be decoded one at a time; otherwise None.
+    """
+    try:
+        if codecs.encode("\n", encoding) != b"\n":
+            return None
+    except LookupError:
+        return None
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    line.decode(encoding)
+                except UnicodeDecodeError as error:
+                    return f"line {number}, byte {error.start + 1} (0x{line[error.start]:02x})"
+    except OSError:
+        return None
+    return None
 
 
 def _first_line(error: BaseException) -> str:

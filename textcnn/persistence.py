@@ -8,8 +8,8 @@ Layout::
     model.safetensors  weights
     metrics.jsonl      one line of metrics per training epoch
 
-Every file is written to a temporary name and renamed into place; `config.json` goes last, so a
-directory with a `config.json` is a complete model.
+The directory is written as a whole into a hidden sibling and renamed into place (see
+`textcnn.atomic`), so a model directory is either complete or absent, never half-written.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
 from tokenizers import Tokenizer
 
+from textcnn.atomic import atomic_directory
 from textcnn.config import FORMAT_VERSION, ModelConfig, TrainConfig
 from textcnn.errors import TextCNNError
 from textcnn.model import TextCNN
@@ -38,6 +39,7 @@ TOKENIZER_FILE = "tokenizer.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.jsonl"
 REQUIRED_FILES = (CONFIG_FILE, LABELS_FILE, TOKENIZER_FILE, WEIGHTS_FILE)
+MODEL_FILES = (*REQUIRED_FILES, METRICS_FILE)
 
 
 @dataclass
@@ -61,22 +63,38 @@ def save_model_dir(
     train_config: TrainConfig | None = None,
     history: Iterable[dict[str, Any]] = (),
 ) -> Path:
-    """Write a complete, self-contained model directory at `path`."""
+    """Write a complete, self-contained model directory at `path`, atomically.
+
+    An existing model directory at `path` is replaced as a whole; a directory holding anything
+    else is refused rather than overwritten.
+    """
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / CONFIG_FILE).unlink(missing_ok=True)  # the directory is not a model until config.json lands
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    _atomic_write(path / WEIGHTS_FILE, lambda tmp: save_safetensors(state, tmp, metadata={"format": "pt"}))
-    _atomic_write(path / TOKENIZER_FILE, lambda tmp: tokenizer.save(tmp))
-    atomic_write_text(path / LABELS_FILE, json.dumps([to_json_value(c) for c in classes], ensure_ascii=False, indent=2))
-    atomic_write_text(path / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))
     config = {
         "format_version": FORMAT_VERSION,
         "model": model.config.to_dict(),
         "training": train_config.to_dict() if train_config is not None else None,
     }
-    atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2))
+    labels = json.dumps([to_json_value(c) for c in classes], ensure_ascii=False, indent=2)
+    metrics = "".join(json.dumps(r) + "\n" for r in history)
+    with atomic_directory(path, may_replace=holds_only_a_model) as tmp:
+        save_safetensors(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+        tokenizer.save(str(tmp / TOKENIZER_FILE))
+        (tmp / LABELS_FILE).write_text(labels, encoding="utf-8")
+        (tmp / METRICS_FILE).write_text(metrics, encoding="utf-8")
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
     return path
+
+
+def holds_only_a_model(path: Path) -> bool:
+    """True for a textcnn model directory, or a directory holding nothing but model files."""
+    if all(entry.name in MODEL_FILES for entry in path.iterdir()):
+        return True
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "format_version" in config and "model" in config
 
 
 def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
@@ -132,6 +150,8 @@ def to_json_value(value: Any) -> Any:
 
 
 def _atomic_write(target: Path, write: Any) -> None:
+    if not target.parent.is_dir():
+        raise TextCNNError(f"output folder does not exist: {target.parent}")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:

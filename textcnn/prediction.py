@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from textcnn.classifier import TextCNNClassifier
-from textcnn.data import load_file
+from textcnn.data import iter_file_chunks, load_file
 from textcnn.errors import TextCNNError
 from textcnn.persistence import to_json_value
 
@@ -38,6 +38,7 @@ def predict_file(
     batch_size: int = 256,
     chunk_rows: int = CHUNK_ROWS,
     show_progress: bool | None = None,
+    encoding: str = "utf-8",
 ) -> int:
     """Write one JSON line per input row (`label`, `score`, `top_k`) and return the row count."""
     classifier = model if isinstance(model, TextCNNClassifier) else TextCNNClassifier.load(model)
@@ -50,7 +51,7 @@ def predict_file(
         raise TextCNNError(f"file not found: {path}")
     if path.is_dir():
         raise TextCNNError(f"{path} is a directory; predict reads one file")
-    stream = load_file(path, streaming=True)
+    stream = load_file(path, streaming=True, encoding=encoding)
     if path.suffix.lower() == ".txt":
         text_column = "text"
     classes = [to_json_value(c) for c in classifier.classes_]
@@ -59,7 +60,7 @@ def predict_file(
         _atomic_output(output_path) as out,
         tqdm(unit="rows", desc="Predicting", disable=None if show_progress is None else not show_progress) as bar,
     ):
-        for chunk in stream.iter(batch_size=chunk_rows):
+        for chunk in iter_file_chunks(stream, path, batch_size=chunk_rows, encoding=encoding):
             if text_column not in chunk:
                 raise TextCNNError(
                     f"{path} has no text column '{text_column}'; columns are: {', '.join(chunk)} "

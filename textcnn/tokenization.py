@@ -47,8 +47,13 @@ def train_tokenizer(
     *,
     min_freq: int = 1,
     max_vocab: int | None = None,
+    max_length: int | None = None,
 ) -> Tokenizer:
-    """Train a WordLevel tokenizer whose ids 0 and 1 are `[PAD]` and `[UNK]`."""
+    """Train a WordLevel tokenizer whose ids 0 and 1 are `[PAD]` and `[UNK]`.
+
+    With `max_length`, only the part of each text that `encode_batch` would keep is counted, so a
+    multi-megabyte line costs no more memory than a text of `max_length` tokens.
+    """
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
     tokenizer.normalizer = build_normalizer()
     tokenizer.pre_tokenizer = build_pre_tokenizer()
@@ -56,7 +61,8 @@ def train_tokenizer(
     if max_vocab is not None:
         trainer_kwargs["vocab_size"] = max_vocab
     trainer = trainers.WordLevelTrainer(show_progress=False, **trainer_kwargs)
-    tokenizer.train_from_iterator(_batched(texts, 1000), trainer=trainer)
+    max_chars = max_length * CHARS_PER_TOKEN_BUDGET if max_length is not None else None
+    tokenizer.train_from_iterator(_batched(texts, 1000, max_chars), trainer=trainer)
     return tokenizer
 
 
@@ -89,10 +95,10 @@ def encode_batch(tokenizer: Tokenizer, texts: Sequence[str | None], max_length: 
     return [encoding.ids[:max_length] for encoding in encodings]
 
 
-def _batched(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+def _batched(texts: Iterable[str], size: int, max_chars: int | None = None) -> Iterator[list[str]]:
     batch: list[str] = []
     for text in texts:
-        batch.append(text or "")
+        batch.append((text or "")[:max_chars])
         if len(batch) == size:
             yield batch
             batch = []

@@ -2,6 +2,9 @@
 
 Reports through a returned history and optional per-epoch callbacks, never through prints.
 Runs on CPU, CUDA (autocast + pinned memory) and under torchrun with DistributedDataParallel.
+Can be stopped between two steps (`should_stop`), hands out its complete state after every epoch
+and on stopping (`on_checkpoint`), and continues exactly from such a state (`resume`); see
+`textcnn.checkpoint`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from textcnn.batching import pad_batch, training_batches
+from textcnn.checkpoint import TrainingState, capture_random
 from textcnn.config import TrainConfig
 from textcnn.devices import ProcessGroup, autocast, autocast_dtype
 from textcnn.inference import predict_logits
@@ -29,6 +34,7 @@ from textcnn.model import TextCNN
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[dict[str, Any]], None]
+CheckpointCallback = Callable[[TrainingState], None]
 
 
 @dataclass
@@ -36,6 +42,7 @@ class TrainingResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int = 0
     best_valid_accuracy: float = float("nan")
+    interrupted: bool = False  # `should_stop` ended training early; the model holds the best epoch so far
 
 
 def build_optimizer(model: TextCNN, config: TrainConfig) -> torch.optim.Optimizer:
@@ -64,39 +71,96 @@ def train_model(
     process_group: ProcessGroup | None = None,
     callbacks: Sequence[EpochCallback] = (),
     show_progress: bool | None = None,
+    resume: TrainingState | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_checkpoint: CheckpointCallback | None = None,
 ) -> TrainingResult:
     """Fit `model` in place and leave it holding the weights of its best validation epoch.
 
-    `show_progress=None` shows a progress bar only when stderr is a terminal.
+    `show_progress=None` shows a progress bar only when stderr is a terminal. `should_stop` is
+    polled before every step: once it answers True, training ends there (`interrupted=True`).
+    `on_checkpoint` receives the loop's state after every epoch and on such a stop; passing one
+    of those states back as `resume` continues the run exactly where it was.
     """
     group = process_group or ProcessGroup()
     rng = seed_everything(config.seed)
     model.to(device)
+    optimizer = build_optimizer(model, config)
+    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)
+    generator = torch.Generator().manual_seed(config.seed)
+    if resume is not None:
+        resume.restore(model, optimizer, scaler, rng, generator)
     network: torch.nn.Module = model
     if group.world_size > 1:
         network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = build_optimizer(model, config)
-    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)
     train_targets = np.asarray(train_targets, dtype=np.int64)
     valid_targets = np.asarray(valid_targets, dtype=np.int64)
     lengths = np.fromiter((len(s) for s in train_sequences), dtype=np.int64, count=len(train_sequences))
-    generator = torch.Generator().manual_seed(config.seed)
     disable_bar = (not group.is_main) or (None if show_progress is None else not show_progress)
 
     result = TrainingResult()
     best_state = _cpu_state(model)
     best_key = (-math.inf, -math.inf)
     epochs_without_gain = 0
-    for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
+    first_epoch, done_steps, done_loss, done_seen, done_seconds = 1, 0, 0.0, 0, 0.0
+    if resume is not None:
+        best_state, best_key = resume.best_state, resume.best_key or best_key
+        epochs_without_gain = resume.epochs_without_gain
+        result.history = list(resume.history)
+        result.best_epoch, result.best_valid_accuracy = resume.best_epoch, resume.best_valid_accuracy
+        first_epoch, done_steps = resume.epoch + 1, resume.step
+        done_loss, done_seen, done_seconds = resume.epoch_loss, resume.epoch_seen, resume.epoch_seconds
+        if epochs_without_gain >= config.patience:  # it had stopped early already
+            first_epoch = config.epochs + 1
+
+    def snapshot(
+        epoch_done: int, step: int, epoch_rng: dict[str, Any], loss: float, seen: int, secs: float
+    ) -> TrainingState:
+        return TrainingState(
+            epoch=epoch_done,
+            step=step,
+            model_state=model.state_dict(),
+            optimizer_state=optimizer.state_dict(),
+            scaler_state=scaler.state_dict(),
+            best_state=best_state,
+            best_key=best_key if result.best_epoch else None,
+            best_epoch=result.best_epoch,
+            best_valid_accuracy=result.best_valid_accuracy,
+            epochs_without_gain=epochs_without_gain,
+            history=list(result.history),
+            random=capture_random(epoch_rng, generator),
+            epoch_loss=loss,
+            epoch_seen=seen,
+            epoch_seconds=secs,
+        )
+
+    for epoch in range(first_epoch, config.epochs + 1):
+        started = time.perf_counter() - done_seconds
         model.train()
+        epoch_rng = copy.deepcopy(rng.bit_generator.state)  # replays this epoch's batch order on resume
         batches = training_batches(lengths, config.batch_size, rng)
         if group.world_size > 1:  # every rank must run the same number of steps
             usable = len(batches) // group.world_size * group.world_size or group.world_size
             batches = (batches * group.world_size)[:usable][group.rank :: group.world_size]
-        total_loss, seen = 0.0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False, disable=disable_bar)
-        for batch_indices in bar:
+        skip, total_loss, seen = done_steps, done_loss, done_seen
+        done_steps, done_loss, done_seen, done_seconds = 0, 0.0, 0, 0.0
+        bar = tqdm(
+            batches[skip:],
+            initial=skip,
+            total=len(batches),
+            desc=f"epoch {epoch}/{config.epochs}",
+            unit="batch",
+            leave=False,
+            disable=disable_bar,
+        )
+        for step, batch_indices in enumerate(bar, start=skip):
+            if _stop_requested(should_stop, group, device):
+                result.interrupted = True
+                logger.info("training stopped in epoch %d after %d of %d steps", epoch, step, len(batches))
+                if on_checkpoint is not None:
+                    seconds = time.perf_counter() - started
+                    on_checkpoint(snapshot(epoch - 1, step, epoch_rng, total_loss, seen, seconds))
+                break
             inputs = pad_batch([train_sequences[i] for i in batch_indices], model.config.pad_id, model.min_length)
             if config.word_dropout > 0:
                 inputs = _drop_words(inputs, config.word_dropout, model.config.pad_id, unk_id, generator)
@@ -120,6 +184,8 @@ def train_model(
             seen += len(batch_indices)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}")
         bar.close()
+        if result.interrupted:
+            break
 
         valid_logits = predict_logits(model, valid_sequences, batch_size=max(256, config.batch_size), device=device)
         valid_loss = float(F.cross_entropy(torch.from_numpy(valid_logits), torch.from_numpy(valid_targets)))
@@ -152,11 +218,25 @@ def train_model(
             epochs_without_gain = 0
         else:
             epochs_without_gain += 1
-            if epochs_without_gain >= config.patience:
-                logger.info("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
-                break
+        if on_checkpoint is not None:
+            on_checkpoint(snapshot(epoch, 0, rng.bit_generator.state, 0.0, 0, 0.0))
+        if epochs_without_gain >= config.patience:
+            logger.info("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
+            break
     model.load_state_dict(best_state)
     return result
+
+
+def _stop_requested(should_stop: Callable[[], bool] | None, group: ProcessGroup, device: torch.device) -> bool:
+    """Poll `should_stop`; under torchrun every rank stops at the same step if any rank was asked to."""
+    if should_stop is None:
+        return False
+    stop = bool(should_stop())
+    if group.world_size > 1:
+        flag = torch.tensor([float(stop)], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        stop = bool(flag.item())
+    return stop
 
 
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:

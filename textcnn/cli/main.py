@@ -23,6 +23,11 @@ class TextCNNGroup(click.Group):
             return super().invoke(ctx)
         except TextCNNError as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:
+            raise  # `textcnn predict ... | head`: click ends quietly
+        except OSError as error:  # a full disk, a read-only folder, ...: the environment, not a bug
+            where = f": {error.filename}" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}") from None
 
 
 @click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,7 +38,8 @@ def cli() -> None:
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    # Read errors reach the user as one `Error:` line; datasets' own error log would repeat them.
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
 
 
 cli.add_command(train_command)

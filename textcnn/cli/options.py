@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,21 @@ def hub_options(f: F) -> F:
 
 
 def encoding_option(f: F) -> F:
-    return click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of local files.")(f)
+    return click.option(
+        "--encoding",
+        default="utf-8",
+        show_default=True,
+        callback=_known_encoding,
+        help="Text encoding of local files, e.g. latin-1 or cp1252.",
+    )(f)
+
+
+def _known_encoding(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {value!r}; try utf-8, latin-1 or cp1252") from None
+    return value
 
 
 def bad_rows_option(f: F) -> F:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from pathlib import Path
 
 import click
 
+from textcnn.checkpoint import check_output_dir, remove_checkpoint
 from textcnn.classifier import TextCNNClassifier
 from textcnn.cli.options import (
     KernelSizes,
@@ -21,8 +20,7 @@ from textcnn.cli.options import (
     transfer_options,
 )
 from textcnn.data import load_source, select_columns
-from textcnn.errors import TextCNNError
-from textcnn.persistence import METRICS_FILE, is_model_dir
+from textcnn.interruption import StopFlag, stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +33,7 @@ Examples:
   textcnn train imdb --split train --out runs/imdb      # a Hugging Face dataset id
   textcnn train reviews.csv --out runs/r --vectors GoogleNews-vectors-negative300.bin.gz --embedding-mode static
   textcnn train new-task.csv --out runs/new --init-from runs/reviews --freeze-features
+  textcnn train reviews.csv --out runs/reviews --resume  # continue after Ctrl-C / SIGTERM
 """
 
 
@@ -125,7 +124,8 @@ Examples:
     show_default=True,
     help="auto picks cuda > mps > cpu.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace a model (or unfinished run) already in --out.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run of --out from its checkpoint.")
 def train_command(
     data: str,
     out_dir: str,
@@ -138,16 +138,19 @@ def train_command(
     on_bad_rows: str,
     tokenizer_path: str | None,
     overwrite: bool,
+    resume: bool,
     **hyperparameters: object,
 ) -> None:
     """Train a classifier on DATA and write it to --out.
 
     DATA is a .csv/.tsv/.jsonl/.parquet file, a folder of class sub-folders (one document per
     file), or a Hugging Face dataset id.
+
+    A checkpoint is kept in OUT.checkpoint after every epoch. Ctrl-C or SIGTERM stops training
+    after the current step and writes the best model so far; rerun with --resume to continue.
     """
     out = Path(out_dir)
-    if is_model_dir(out) and not overwrite:
-        raise TextCNNError(f"{out} already holds a model; pass --overwrite to replace it or pick another --out")
+    checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
 
     def load(source: str, default_split: str) -> object:
         raw = load_source(source, split=split or default_split, dataset_config=dataset_config, encoding=encoding)
@@ -159,27 +162,26 @@ def train_command(
     valid = load(valid_data, "validation") if valid_data else None
     classifier = TextCNNClassifier(tokenizer=tokenizer_path, **hyperparameters)  # type: ignore[arg-type]
 
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    metrics_path = out / METRICS_FILE
-    metrics_path.unlink(missing_ok=True)
-
-    def append_metrics(record: dict) -> None:
+    if not resume:
+        remove_checkpoint(checkpoint_dir)  # a stale run that --overwrite replaces
+    stop = StopFlag()
+    with stop_on_signals(stop):
+        classifier.fit_dataset(  # type: ignore[arg-type]
+            train, valid, checkpoint_dir=checkpoint_dir, resume=resume, should_stop=stop
+        )
         if not classifier.process_group_.is_main:
             return
-        with metrics_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    try:
-        classifier.fit_dataset(train, valid, callbacks=[append_metrics])  # type: ignore[arg-type]
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    if classifier.process_group_.is_main:
-        classifier.save(out)
-        click.echo(
-            f"Saved model to {out} (best epoch {classifier.best_epoch_}, "
-            f"validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f})",
-            err=True,
-        )
+        best = f"best epoch {classifier.best_epoch_}"
+        if classifier.best_epoch_:
+            best += f", validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f}"
+            classifier.save(out)
+        if classifier.interrupted_:
+            saved = f"saved the best model so far ({best}) to {out}" if classifier.best_epoch_ else "no epoch finished"
+            click.echo(
+                f"Interrupted: {saved}; checkpoint in {checkpoint_dir}. "
+                "To continue, run the same command again with --resume",
+                err=True,
+            )
+            click.get_current_context().exit(stop.exit_code)
+        remove_checkpoint(checkpoint_dir)
+        click.echo(f"Saved model to {out} ({best})", err=True)

@@ -1,0 +1,67 @@
+"""Whole-directory atomic writes: build beside the target, then rename into place.
+
+A reader (or a later run) sees either the previous directory or the complete new one, never a
+half-written mix, even when the writer is killed mid-way: the unfinished work lives in a hidden
+sibling (`.NAME.tmp-XXXXXXXX`) that is removed on any failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from textcnn.errors import TextCNNError
+
+
+@contextmanager
+def atomic_directory(target: str | Path, *, may_replace: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield an empty temporary directory; on success it replaces `target` in one rename.
+
+    An existing `target` is replaced only if `may_replace(target)` says it is ours to replace
+    (for example a previous model), so a mistyped path never wipes unrelated files.
+    """
+    target = Path(target)
+    check_replaceable(target, may_replace)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(target, "tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        check_replaceable(target, may_replace)  # it may have appeared while we were writing
+        _swap_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def check_replaceable(target: Path, may_replace: Callable[[Path], bool]) -> None:
+    """Raise `TextCNNError` if writing `target` would destroy something that is not ours."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise TextCNNError(f"{target} exists and is not a directory; choose another path")
+    if any(target.iterdir()) and not may_replace(target):
+        raise TextCNNError(f"{target} already exists and holds other files; choose a new or empty directory instead")
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    # A non-empty directory cannot be renamed over: move the old one aside first.
+    old = _sibling(target, "old")
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _sibling(target: Path, kind: str) -> Path:
+    return target.parent / f".{target.name}.{kind}-{uuid.uuid4().hex[:8]}"
