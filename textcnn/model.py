@@ -62,9 +62,11 @@ class TextCNN(nn.Module):
         The convolutions run as 2-D convolutions over a (batch, embedding_dim, 1, time) view of the
         embeddings in channels-last layout, which is exactly how the embedding lookup lays them out
         in memory: `nn.Conv1d` on the transposed tensor would copy it to (batch, embedding_dim, time)
-        once per kernel width, and those copies cost about a third of the forward pass on CPU. The
+        once per kernel width, and those copies cost about a quarter of the forward pass on CPU. The
         weights are the `convs` parameters themselves (viewed with a height of 1), so saved models
-        and checkpoints are unchanged. The padding mask is built once for all kernel widths.
+        and checkpoints are unchanged. The padding mask is built once for all kernel widths. One
+        conv with all widths stacked (zero-padded) or unfold + matmul measured slower: see
+        scripts/bench_model.py.
         """
         # input_ids: (batch, time), right-padded with pad_id
         if input_ids.size(1) < self.min_length:
