@@ -70,7 +70,7 @@ class TrainConfig:
 
     epochs: int = 20  # an upper bound: early stopping usually ends training sooner
     batch_size: int = 50  # Kim 2014
-    lr: float = 1e-3
+    lr: float = 5e-4  # AdamW; beat 1e-3 and 3e-4 on held-out parts of MR/SST-2/Subj train sets
     optimizer: str = "adamw"  # "adadelta" reproduces Kim 2014 (lr 1.0, rho 0.95)
     weight_decay: float = 0.0
     max_norm: float = 3.0  # Kim 2014: L2 cap on each output-layer weight vector; 0 disables
@@ -79,7 +79,7 @@ class TrainConfig:
     valid_fraction: float = 0.1  # carved (stratified) from train when no validation set is given
     min_freq: int = 1  # tokens seen fewer times in training become [UNK]
     max_vocab: int | None = 50_000
-    word_dropout: float = 0.0  # probability of replacing a training token by [UNK]
+    word_dropout: float = 0.2  # chance a training token becomes [UNK]: trains [UNK], regularises (+1-2 pts on MR)
     seed: int = 0
     device: str = "auto"
 

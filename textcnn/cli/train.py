@@ -55,7 +55,7 @@ Examples:
 )
 @batch_size_option(50)
 @click.option(
-    "--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True, help="Learning rate."
+    "--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True, help="Learning rate."
 )
 @click.option(
     "--optimizer",
@@ -93,7 +93,7 @@ Examples:
 @click.option(
     "--word-dropout",
     type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.0,
+    default=0.2,
     show_default=True,
     help="Chance of replacing a training token by [UNK].",
 )
