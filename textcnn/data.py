@@ -52,10 +52,10 @@ def load_source(
 
 
 def load_file(
-    path: Path, *, encoding: str = "utf-8", streaming: bool = False
+    path: Path, *, encoding: str = "utf-8", streaming: bool = False, suffix: str | None = None
 ) -> datasets.Dataset | datasets.IterableDataset:
-    """Load one local file with the `datasets` builder its suffix names."""
-    suffix = path.suffix.lower()
+    """Load one local file with the `datasets` builder its suffix (or `suffix`, e.g. ".csv") names."""
+    suffix = (suffix or path.suffix).lower()
     builder = FILE_BUILDERS.get(suffix)
     if builder is None:
         supported = ", ".join(sorted(FILE_BUILDERS))
