@@ -52,9 +52,17 @@ def load_source(
 
 
 def load_file(
-    path: Path, *, encoding: str = "utf-8", streaming: bool = False, suffix: str | None = None
+    path: Path,
+    *,
+    encoding: str = "utf-8",
+    streaming: bool = False,
+    suffix: str | None = None,
+    builder_kwargs: dict[str, Any] | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
-    """Load one local file with the `datasets` builder its suffix (or `suffix`, e.g. ".csv") names."""
+    """Load one local file with the `datasets` builder its suffix (or `suffix`, e.g. ".csv") names.
+
+    `builder_kwargs` go to the builder as they are (e.g. `chunksize` / `batch_size` for streaming).
+    """
     suffix = (suffix or path.suffix).lower()
     builder = FILE_BUILDERS.get(suffix)
     if builder is None:
@@ -70,6 +78,7 @@ def load_file(
             kwargs["sep"] = "\t"
     elif builder == "text" or builder == "json":
         kwargs["encoding"] = encoding
+    kwargs.update(builder_kwargs or {})
     try:
         loaded = datasets.load_dataset(builder, data_files=str(path), split="train", streaming=streaming, **kwargs)
     except Exception as error:

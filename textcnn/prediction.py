@@ -14,8 +14,11 @@ Memory is bounded by a few chunks whatever the input size.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,9 +183,32 @@ def _predict_spec(
             for chunk, ids in chunks:
                 # predict_probabilities sorts by length into batches and restores input order.
                 probs = predict_probabilities(model, ids, batch_size=batch_size)
+                del ids
+                release_free_memory()
                 yield PredictionChunk(probs, chunk.kept)
     finally:
         chunks.close()
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by the last chunk back to the OS (glibc's malloc_trim; elsewhere a no-op).
+
+    Each batch allocates buffers sized by its padded length; without this, glibc keeps the freed
+    ones and the peak RSS creeps up over the first chunks by 10-20%.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return None
 
 
 def default_num_threads() -> int:
