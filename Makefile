@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-predict clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ lint: install
 
 bench: install
 	$(PY) scripts/benchmark.py
+
+bench-predict: install  # textcnn predict vs a plain loop on ../shared/benchmarks/mr (trains a model first)
+	$(PY) scripts/bench_predict.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

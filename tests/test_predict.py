@@ -4,7 +4,9 @@ empty texts, atomic output, thread settings, and the streaming Python entry poin
 from __future__ import annotations
 
 import json
+import os
 import random
+import stat
 
 import numpy as np
 import pandas as pd
@@ -257,6 +259,15 @@ def test_stdin_accepts_only_text_or_jsonl(model_dir) -> None:
     result = run("predict", model_dir, "-", "--input-format", "csv", input="text\nhello\n")
     assert result.exit_code == 1
     assert "stdin is read as txt or jsonl" in result.output
+
+
+def test_output_file_gets_the_usual_permissions(fitted, tmp_path) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", ["chef pasta"])
+    umask = os.umask(0o022)
+    os.umask(umask)
+    predict_file(fitted, source, tmp_path / "out.jsonl")
+    assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o666 & ~umask
 
 
 def test_output_may_not_overwrite_the_input(fitted, tmp_path) -> None:
