@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-predict clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ bench: install
 	@$(PY) -c "import fasttext" 2>/dev/null || $(PY) -m pip install --quiet -c constraints.txt fasttext \
 		|| echo "note: fasttext did not install; the benchmark skips that baseline"
 	$(PY) scripts/benchmark.py $(BENCH_ARGS)
+
+bench-predict: install  # textcnn predict vs a plain loop on ../shared/benchmarks/mr (trains a model first)
+	$(PY) scripts/bench_predict.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

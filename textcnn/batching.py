@@ -29,9 +29,15 @@ def training_batches(
 
 
 def inference_batches(lengths: Sequence[int] | np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Batches of indices in length order (the caller restores input order)."""
+    """Batches of indices of similar lengths, longest batch first (the caller restores input order).
+
+    Longest first: each later batch's buffers then fit in memory the allocator already holds.
+    In ascending order every batch needs slightly larger buffers than all before it, and glibc's
+    heap grows by hundreds of MB per few thousand texts.
+    """
     order = np.argsort(np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return batches[::-1]
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int, min_length: int = 1) -> torch.Tensor:

@@ -58,10 +58,18 @@ def load_source(
 
 
 def load_file(
-    path: Path, *, encoding: str = "utf-8", streaming: bool = False
+    path: Path,
+    *,
+    encoding: str = "utf-8",
+    streaming: bool = False,
+    suffix: str | None = None,
+    builder_kwargs: dict[str, Any] | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
-    """Load one local file with the `datasets` builder its suffix names."""
-    suffix = path.suffix.lower()
+    """Load one local file with the `datasets` builder its suffix (or `suffix`, e.g. ".csv") names.
+
+    `builder_kwargs` go to the builder as they are (e.g. `chunksize` / `batch_size` for streaming).
+    """
+    suffix = (suffix or path.suffix).lower()
     builder = FILE_BUILDERS.get(suffix)
     if builder is None:
         supported = ", ".join(sorted(FILE_BUILDERS))
@@ -76,25 +84,14 @@ def load_file(
             kwargs["sep"] = "\t"
     elif builder == "text" or builder == "json":
         kwargs["encoding"] = encoding
+    kwargs.update(builder_kwargs or {})
     try:
         loaded = datasets.load_dataset(builder, data_files=str(path), split="train", streaming=streaming, **kwargs)
     except Exception as error:
-        raise TextCNNError(_explain_read_error(path, error, encoding)) from None
+        raise TextCNNError(explain_read_error(path, error, encoding)) from None
     if not streaming and len(loaded) == 0:
         raise TextCNNError(f"{path} has no data rows")
     return loaded
-
-
-def iter_file_chunks(
-    stream: datasets.IterableDataset, path: Path, *, batch_size: int, encoding: str = "utf-8"
-) -> Iterator[dict[str, list]]:
-    """Batches of a streamed file; read errors (bad encoding, malformed rows) become `TextCNNError`."""
-    try:
-        yield from stream.iter(batch_size=batch_size)
-    except TextCNNError:
-        raise
-    except Exception as error:
-        raise TextCNNError(_explain_read_error(path, error, encoding)) from None
 
 
 def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "strict") -> datasets.Dataset:
@@ -247,7 +244,7 @@ def _looks_like_local_path(source: str) -> bool:
     )
 
 
-def _explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
+def explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, UnicodeDecodeError):

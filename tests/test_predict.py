@@ -1,0 +1,368 @@
+"""Batch prediction: every input and output format, stdin/stdout, order, kept columns, top-k,
+empty texts, atomic output, thread settings, and the streaming Python entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import stat
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import make_corpus
+
+import textcnn.prediction as prediction
+from textcnn.cli.main import cli
+from textcnn.errors import TextCNNError
+from textcnn.prediction import iter_predictions, predict_file
+
+CLASSES = ["food", "sports", "tech"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(fitted, tmp_path_factory):
+    return fitted.save(tmp_path_factory.mktemp("predict") / "model")
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    texts, _ = make_corpus(30, seed=5)
+    texts[4] = ""  # an empty text is a row like any other
+    return texts
+
+
+def run(*args: object, input: str | None = None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def read_jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def expected(fitted, texts: list[str]) -> np.ndarray:
+    return fitted.predict_proba(texts)
+
+
+def write_input(path, fmt: str, texts: list[str]) -> None:
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "body": texts})
+    if fmt == "txt":
+        path.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+    elif fmt in ("csv", "tsv"):
+        frame.to_csv(path, index=False, sep="," if fmt == "csv" else "\t")
+    elif fmt == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def read_table(path, fmt: str) -> pd.DataFrame:
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", keep_default_na=False)
+
+
+@pytest.mark.parametrize("fmt", ["txt", "csv", "tsv", "jsonl", "parquet"])
+def test_every_input_format_gives_one_prediction_per_row_in_order(fitted, texts, tmp_path, fmt) -> None:
+    source = tmp_path / f"in.{fmt}"
+    write_input(source, fmt, texts)
+    out = tmp_path / "out.jsonl"
+    rows = predict_file(fitted, source, out, text_column="body", chunk_rows=7, batch_size=4)
+    records = read_jsonl(out)
+    probs = expected(fitted, texts)
+    assert rows == len(records) == len(texts)
+    assert [r["label"] for r in records] == [CLASSES[i] for i in probs.argmax(axis=1)]
+    np.testing.assert_allclose([r["score"] for r in records], probs.max(axis=1), atol=1e-5)
+    assert all(r["top_k"] == [{"label": r["label"], "score": r["score"]}] for r in records)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "tsv", "parquet"])
+def test_every_output_format_holds_labels_top_k_and_probabilities(fitted, texts, tmp_path, fmt) -> None:
+    source = tmp_path / "in.csv"
+    write_input(source, "csv", texts)
+    out = tmp_path / f"out.{fmt}"
+    predict_file(
+        fitted, source, out, text_column="body", keep_columns=["id"], top_k=3, probabilities=True, chunk_rows=8
+    )
+    probs = expected(fitted, texts)
+    ranked = np.argsort(-probs, axis=1, kind="stable")
+    ids = [f"r{i}" for i in range(len(texts))]
+    if fmt == "jsonl":
+        records = read_jsonl(out)
+        assert list(records[0]) == ["id", "label", "score", "top_k", "probabilities"]
+        assert [r["id"] for r in records] == ids
+        for record, row, order in zip(records, probs, ranked, strict=True):
+            assert [t["label"] for t in record["top_k"]] == [CLASSES[i] for i in order]
+            np.testing.assert_allclose([t["score"] for t in record["top_k"]], row[order], atol=1e-6)
+            assert list(record["probabilities"]) == CLASSES
+            np.testing.assert_allclose(list(record["probabilities"].values()), row, atol=1e-6)
+        return
+    frame = read_table(out, fmt)
+    prob_columns = [f"prob_{c}" for c in CLASSES]
+    assert list(frame.columns) == ["id", "label", "score", "label_2", "score_2", "label_3", "score_3", *prob_columns]
+    assert frame["id"].tolist() == ids
+    for rank in range(3):
+        suffix = "" if rank == 0 else f"_{rank + 1}"
+        assert frame[f"label{suffix}"].tolist() == [CLASSES[i] for i in ranked[:, rank]]
+        np.testing.assert_allclose(frame[f"score{suffix}"], probs[np.arange(len(probs)), ranked[:, rank]], atol=1e-6)
+    np.testing.assert_allclose(frame[prob_columns].to_numpy(), probs, atol=1e-6)
+    np.testing.assert_allclose(frame[prob_columns].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_output_format_option_beats_the_suffix_and_unknown_suffixes_are_errors(fitted, texts, tmp_path) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", texts)
+    predict_file(fitted, source, tmp_path / "preds.out", output_format="csv")
+    assert len(pd.read_csv(tmp_path / "preds.out", keep_default_na=False)) == len(texts)
+    with pytest.raises(TextCNNError, match="cannot tell the output format"):
+        predict_file(fitted, source, tmp_path / "preds.xyz")
+    assert not (tmp_path / "preds.xyz").exists()
+
+
+def test_order_is_kept_although_batches_are_sorted_by_length(fitted, tmp_path) -> None:
+    texts, _ = make_corpus(60, seed=9)
+    rng = random.Random(3)
+    texts = [" ".join([t] * rng.randint(1, 6)) for t in texts]  # lengths from ~5 to ~100 tokens
+    rng.shuffle(texts)
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", texts)
+    out = tmp_path / "out.jsonl"
+    predict_file(fitted, source, out, top_k=3, chunk_rows=16, batch_size=4)
+    records = read_jsonl(out)
+    alone = np.vstack([fitted.predict_proba([t]) for t in texts])  # each text on its own
+    for record, row in zip(records, alone, strict=True):
+        assert record["label"] == CLASSES[int(row.argmax())]
+        np.testing.assert_allclose(sorted(t["score"] for t in record["top_k"]), sorted(row), atol=1e-5)
+
+
+def test_empty_and_blank_lines_each_get_a_prediction(fitted, tmp_path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("chef pasta\n\n   \n\nstriker goal", encoding="utf-8")  # no final newline
+    out = tmp_path / "out.jsonl"
+    assert predict_file(fitted, source, out) == 5
+    records = read_jsonl(out)
+    assert len(records) == 5
+    assert records[0]["label"] == "food" and records[4]["label"] == "sports"
+    assert all(r["label"] in CLASSES and 0 < r["score"] <= 1 for r in records)
+
+
+def test_missing_csv_cells_are_empty_texts(fitted, tmp_path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,chef pasta\n2,\n3,striker goal\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    predict_file(fitted, source, out, keep_columns=["id"])
+    frame = pd.read_csv(out)
+    assert frame["id"].tolist() == [1, 2, 3]
+    assert frame["label"].tolist()[0] == "food" and frame["label"].tolist()[2] == "sports"
+    assert frame["label"].tolist()[1] == CLASSES[int(fitted.predict_proba([""]).argmax())]
+
+
+def test_keep_columns_renames_clashes_and_keep_all_copies_everything(fitted, tmp_path) -> None:
+    texts, labels = make_corpus(12, seed=4)
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": range(12), "text": texts, "label": labels, "extra": ["x"] * 12}).to_csv(source, index=False)
+    out = tmp_path / "kept.jsonl"
+    predict_file(fitted, source, out, keep_columns=["label", "id"])
+    records = read_jsonl(out)
+    assert list(records[0]) == ["input_label", "id", "label", "score", "top_k"]
+    assert [r["id"] for r in records] == list(range(12))
+    assert [r["input_label"] for r in records] == labels
+    everything = tmp_path / "all.parquet"
+    predict_file(fitted, source, everything, keep_all=True)
+    table = pq.read_table(everything)
+    assert table.column_names == ["id", "text", "input_label", "extra", "label", "score"]
+    assert table.column("text").to_pylist() == texts
+    assert table.schema.metadata is None or b"huggingface" not in table.schema.metadata
+
+
+def test_unknown_keep_column_is_a_one_line_error(model_dir, tmp_path) -> None:
+    source = tmp_path / "in.csv"
+    write_input(source, "csv", ["a", "b"])
+    result = run("predict", model_dir, source, "--text-column", "body", "--keep-columns", "id,nope")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "no column 'nope' to keep; columns are: id, body" in result.output
+    result = run("predict", model_dir, source, "--keep-columns", "id", "--keep-all")
+    assert result.exit_code == 1 and "either --keep-columns or --keep-all" in result.output
+
+
+def test_top_k_lists_the_best_labels_and_stops_at_the_number_of_classes(model_dir, tmp_path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("chef pasta\nrobot chip\n", encoding="utf-8")
+    result = run("predict", model_dir, source, "--top-k", "10")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    for record in records:
+        assert len(record["top_k"]) == 3
+        scores = [t["score"] for t in record["top_k"]]
+        assert scores == sorted(scores, reverse=True)
+        assert sorted(t["label"] for t in record["top_k"]) == CLASSES
+        assert sum(scores) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_stdin_text_lines_to_stdout_as_jsonl_and_csv(model_dir) -> None:
+    lines = "the chef cooked pasta\n\nthe striker scored a goal\r\n"
+    result = run("predict", model_dir, "-", input=lines)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["label"] for r in records[::2]] == ["food", "sports"]
+    assert len(records) == 3
+    result = run("predict", model_dir, "-", "--output-format", "csv", "--keep-all", input=lines)
+    assert result.exit_code == 0, result.output
+    csv_lines = result.stdout.splitlines()
+    assert csv_lines[0] == '"text","label","score"'
+    assert csv_lines[1].startswith('"the chef cooked pasta","food",')
+    assert csv_lines[2].startswith('"","')
+    assert len(csv_lines) == 4
+
+
+def test_stdin_jsonl_keeps_columns_and_predicts_missing_texts(model_dir, tmp_path) -> None:
+    rows = [
+        {"id": 1, "text": "robot chip laptop", "note": None},
+        {"id": 2},
+        {"id": 3, "text": "goal match", "note": "n"},
+    ]
+    stdin = "\n".join(json.dumps(r) for r in rows) + "\n\n"
+    out = tmp_path / "out.parquet"
+    result = run(
+        "predict", model_dir, "-", "--input-format", "jsonl", "--keep-all", "--output", out, "--chunk-rows", "2",
+        input=stdin,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Wrote 3 predictions" in result.stderr
+    table = pq.read_table(out)
+    assert table.column("id").to_pylist() == [1, 2, 3]
+    # "note" is all-missing in the first chunk (type null): the output column becomes text
+    assert table.column_names == ["id", "text", "note", "label", "score"]
+    assert table.column("note").to_pylist() == [None, None, "n"]
+    assert table.column("label").to_pylist()[::2] == ["tech", "sports"]
+
+
+def test_a_column_that_appears_late_is_fine_in_jsonl_and_a_clear_error_in_parquet(model_dir, tmp_path) -> None:
+    rows = [{"text": "chef"}, {"text": "goal"}, {"text": "chip", "note": "late"}]
+    stdin = "".join(json.dumps(r) + "\n" for r in rows)
+    args = ["predict", model_dir, "-", "--input-format", "jsonl", "--keep-all", "--chunk-rows", "2"]
+    result = run(*args, input=stdin)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[2])["note"] == "late"
+    result = run(*args, "--output", tmp_path / "o.parquet", input=stdin)
+    assert result.exit_code == 1
+    assert "'note' first appears after row 2" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stdin_accepts_only_text_or_jsonl(model_dir) -> None:
+    result = run("predict", model_dir, "-", "--input-format", "csv", input="text\nhello\n")
+    assert result.exit_code == 1
+    assert "stdin is read as txt or jsonl" in result.output
+
+
+def test_output_file_gets_the_usual_permissions(fitted, tmp_path) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", ["chef pasta"])
+    umask = os.umask(0o022)
+    os.umask(umask)
+    predict_file(fitted, source, tmp_path / "out.jsonl")
+    assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o666 & ~umask
+
+
+def test_output_may_not_overwrite_the_input(fitted, tmp_path) -> None:
+    source = tmp_path / "in.jsonl"
+    write_input(source, "jsonl", ["chef pasta"])
+    with pytest.raises(TextCNNError, match="is the input file"):
+        predict_file(fitted, source, source, text_column="body")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_failure_after_the_first_chunk_leaves_no_output(fitted, texts, tmp_path, monkeypatch, fmt) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", texts)
+    real = prediction.predict_probabilities
+    calls = []
+
+    def fail_on_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("model crashed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prediction, "predict_probabilities", fail_on_second_chunk)
+    out = tmp_path / f"out.{fmt}"
+    with pytest.raises(RuntimeError, match="model crashed"):
+        predict_file(fitted, source, out, chunk_rows=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no temp file
+    out.write_text("yesterday's predictions")
+    calls.clear()
+    with pytest.raises(RuntimeError, match="model crashed"):
+        predict_file(fitted, source, out, chunk_rows=5)
+    assert out.read_text() == "yesterday's predictions"
+
+
+def test_a_reader_failure_mid_stream_is_a_clean_error_and_leaves_no_output(
+    model_dir, texts, tmp_path, monkeypatch
+) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", texts)
+    real = prediction.read_chunks
+
+    def broken_after_one_chunk(spec, chunk_rows):
+        chunks = real(spec, chunk_rows)
+        yield next(chunks)
+        raise TextCNNError("could not read in.txt: corrupt block")
+
+    monkeypatch.setattr(prediction, "read_chunks", broken_after_one_chunk)
+    out = tmp_path / "out.csv"
+    result = run("predict", model_dir, source, "--output", out, "--chunk-rows", "4")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == "Error: could not read in.txt: corrupt block"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_thread_count_is_applied_during_the_run_and_restored(fitted, tmp_path, monkeypatch) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", ["chef pasta", "goal"])
+    real = prediction.predict_probabilities
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prediction, "predict_probabilities", spy)
+    before = torch.get_num_threads()
+    wanted = 2 if before != 2 else 1
+    predict_file(fitted, source, tmp_path / "out.jsonl", num_threads=wanted)
+    assert seen == [wanted]
+    assert torch.get_num_threads() == before
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(fitted, tmp_path, capsys) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", ["chef pasta", "goal"])
+    predict_file(fitted, source, tmp_path / "a.jsonl")  # stderr is not a terminal under pytest
+    assert capsys.readouterr().err == ""
+    predict_file(fitted, source, tmp_path / "b.jsonl", show_progress=True)
+    assert "rows/s" in capsys.readouterr().err
+
+
+def test_quiet_cli_prints_nothing_on_stderr(model_dir, tmp_path) -> None:
+    source = tmp_path / "in.txt"
+    write_input(source, "txt", ["chef pasta"])
+    result = run("predict", model_dir, source, "--output", tmp_path / "o.jsonl", "--quiet")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert len(read_jsonl(tmp_path / "o.jsonl")) == 1
+
+
+def test_iter_predictions_streams_probabilities_and_kept_columns(fitted, texts, tmp_path) -> None:
+    source = tmp_path / "in.parquet"
+    write_input(source, "parquet", texts)
+    chunks = list(iter_predictions(fitted, source, text_column="body", keep_columns=["id"], chunk_rows=8))
+    assert [len(c.probabilities) for c in chunks] == [8, 8, 8, 6]
+    probs = np.vstack([c.probabilities for c in chunks])
+    np.testing.assert_allclose(probs, expected(fitted, texts), atol=1e-5)
+    assert [i for c in chunks for i in c.kept.column("id").to_pylist()] == [f"r{i}" for i in range(len(texts))]
