@@ -84,19 +84,11 @@ def predict_file(
     """
     if top_k < 1:
         raise TextCNNError("--top-k must be >= 1")
-    if keep_all and keep_columns:
-        raise TextCNNError("use either --keep-columns or --keep-all, not both")
     fmt = resolve_output_format(output_path, output_format)
     check_output_path(output_path)
     if str(output_path) != "-" and str(input_path) != "-" and _same_file(input_path, output_path):
         raise TextCNNError(f"--output {output_path} is the input file; choose another output")
-    spec = resolve_input(
-        input_path,
-        input_format=input_format,
-        text_column=text_column,
-        keep_columns=None if keep_all else keep_columns,
-        encoding=encoding,
-    )
+    spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding)
     classifier = _load(model)
     classes = [to_json_value(c) for c in classifier.classes_]
     top_k = min(top_k, len(classes))
@@ -148,16 +140,27 @@ def iter_predictions(
     Probability columns follow the model's `classes_`. Torch's thread setting is changed while the
     generator runs and restored when it finishes or is closed.
     """
+    spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding)
+    yield from _predict_spec(_load(model), spec, batch_size, chunk_rows, num_threads)
+
+
+def _input_spec(
+    input_path: str | Path,
+    input_format: str | None,
+    text_column: str,
+    keep_columns: Sequence[str],
+    keep_all: bool,
+    encoding: str,
+) -> InputSpec:
     if keep_all and keep_columns:
         raise TextCNNError("use either --keep-columns or --keep-all, not both")
-    spec = resolve_input(
+    return resolve_input(
         input_path,
         input_format=input_format,
         text_column=text_column,
         keep_columns=None if keep_all else keep_columns,
         encoding=encoding,
     )
-    yield from _predict_spec(_load(model), spec, batch_size, chunk_rows, num_threads)
 
 
 def _predict_spec(
