@@ -58,3 +58,13 @@ def test_a_planted_pickle_is_never_executed(model_dir, tmp_path, monkeypatch) ->
     loaded = TextCNNClassifier.load(model_dir)
     loaded.predict(["a text"])
     assert not marker.exists()
+
+
+def test_saved_files_get_the_usual_permissions_not_private_temp_file_ones(model_dir) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    expected = 0o666 & ~umask
+    for path in model_dir.iterdir():
+        assert path.stat().st_mode & 0o777 == expected, path.name

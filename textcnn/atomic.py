@@ -65,3 +65,18 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
 
 def _sibling(target: Path, kind: str) -> Path:
     return target.parent / f".{target.name}.{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def new_file_mode() -> int:
+    """The mode `open()` would give a new file: 0o666 less the umask (read without changing it).
+
+    `tempfile.mkstemp` creates private (0600) files; files renamed into place from it should get
+    the mode a plain `open()` would have given them.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o644

@@ -27,7 +27,7 @@ from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
 from tokenizers import Tokenizer
 
-from textcnn.atomic import atomic_directory
+from textcnn.atomic import atomic_directory, new_file_mode
 from textcnn.config import FORMAT_VERSION, ModelConfig, TrainConfig
 from textcnn.errors import TextCNNError
 from textcnn.model import TextCNN
@@ -79,6 +79,7 @@ def save_model_dir(
     metrics = "".join(json.dumps(r) + "\n" for r in history)
     with atomic_directory(path, may_replace=holds_only_a_model) as tmp:
         save_safetensors(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+        os.chmod(tmp / WEIGHTS_FILE, new_file_mode())  # safetensors creates it private (0600)
         tokenizer.save(str(tmp / TOKENIZER_FILE))
         (tmp / LABELS_FILE).write_text(labels, encoding="utf-8")
         (tmp / METRICS_FILE).write_text(metrics, encoding="utf-8")
@@ -155,6 +156,7 @@ def _atomic_write(target: Path, write: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, new_file_mode())  # mkstemp makes it private; a saved model should not be
         write(tmp)
         os.replace(tmp, target)
     except BaseException:

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from textcnn.atomic import new_file_mode
 from textcnn.errors import TextCNNError
 
 STDOUT = "-"
@@ -89,24 +90,13 @@ def atomic_output(output: str | Path) -> Iterator[IO[bytes]]:
     check_output_path(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     try:
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes it private; the output should not be
+        os.chmod(tmp, new_file_mode())  # mkstemp makes it private; the output should not be
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _new_file_mode() -> int:
-    """The mode `open()` would give a new file: 0o666 less the umask (read without changing it)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o644
 
 
 def ranked_classes(probabilities: np.ndarray, top_k: int) -> np.ndarray:
