@@ -70,3 +70,13 @@ def test_loading_a_corrupt_tokenizer_names_the_file(tmp_path) -> None:
     path.write_text("{not json")
     with pytest.raises(TextCNNError, match="tokenizer.json"):
         load_tokenizer(path)
+
+
+def test_encoding_in_chunks_matches_one_text_at_a_time() -> None:
+    from textcnn.tokenization import ENCODE_CHUNK
+
+    texts = [f"word{i % 7} other{i % 3}" if i % 5 else None for i in range(ENCODE_CHUNK * 2 + 3)]
+    tokenizer = train_tokenizer([t for t in texts if t])
+    together = encode_batch(tokenizer, texts, max_length=3)
+    assert len(together) == len(texts)
+    assert together == [encode_batch(tokenizer, [t], max_length=3)[0] for t in texts]

@@ -28,6 +28,9 @@ CJK_CHARACTER = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 #: multi-megabyte line cannot exhaust memory; generous enough never to cut a text that fits.
 CHARS_PER_TOKEN_BUDGET = 32
 
+#: Texts encoded per call of the fast batch encoder (bounds the transient `Encoding` objects).
+ENCODE_CHUNK = 1024
+
 
 def build_pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     return pre_tokenizers.Sequence(
@@ -88,11 +91,18 @@ def prepare_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
 
 
 def encode_batch(tokenizer: Tokenizer, texts: Sequence[str | None], max_length: int) -> list[list[int]]:
-    """Token ids of each text, truncated to `max_length`. `None` is treated as an empty text."""
+    """Token ids of each text, truncated to `max_length`. `None` is treated as an empty text.
+
+    Texts are encoded `ENCODE_CHUNK` at a time: a tokenizers `Encoding` carries tokens, offsets and
+    masks besides the ids, and holding them for a whole input at once costs several times the
+    memory of the ids themselves.
+    """
     char_budget = max_length * CHARS_PER_TOKEN_BUDGET
-    cleaned = [(text or "")[:char_budget] for text in texts]
-    encodings = tokenizer.encode_batch_fast(cleaned, add_special_tokens=False)
-    return [encoding.ids[:max_length] for encoding in encodings]
+    ids: list[list[int]] = []
+    for batch in _batched(texts, ENCODE_CHUNK, char_budget):
+        encodings = tokenizer.encode_batch_fast(batch, add_special_tokens=False)
+        ids.extend(encoding.ids[:max_length] for encoding in encodings)
+    return ids
 
 
 def _batched(texts: Iterable[str], size: int, max_chars: int | None = None) -> Iterator[list[str]]:
