@@ -47,7 +47,8 @@ def main() -> None:
     train_x, test_x, train_y, test_y = train_test_split(
         texts, labels, test_size=0.2, stratify=labels, random_state=args.seed
     )
-    print(f"BBC News: {len(texts)} articles, classes {sorted(set(labels))}; {len(train_x)} train / {len(test_x)} test")
+    classes = sorted(set(labels.tolist()))
+    print(f"BBC News: {len(texts)} articles, classes {classes}; {len(train_x)} train / {len(test_x)} test")
 
     started = time.perf_counter()
     classifier = TextCNNClassifier(seed=args.seed).fit(train_x, train_y)
