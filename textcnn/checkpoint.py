@@ -41,7 +41,7 @@ from tokenizers import Tokenizer
 
 from textcnn.atomic import atomic_directory, check_replaceable
 from textcnn.errors import TextCNNError
-from textcnn.persistence import holds_only_a_model, is_model_dir
+from textcnn.persistence import holds_only_a_model, is_model_dir, read_json
 from textcnn.tokenization import load_tokenizer, prepare_tokenizer
 
 CHECKPOINT_VERSION = 1
@@ -260,7 +260,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     for name in REQUIRED_FILES:
         if not (path / name).is_file():
             raise TextCNNError(f"{path} is not a complete checkpoint: {name} is missing")
-    raw = _read_json(path / STATE_FILE)
+    raw = read_json(path / STATE_FILE)
     version = raw.get("format_version") if isinstance(raw, dict) else None
     if not isinstance(version, int):
         raise TextCNNError(f"{path / STATE_FILE} is not a textcnn checkpoint (no 'format_version')")
@@ -358,13 +358,6 @@ def _holds_only_a_checkpoint(path: Path) -> bool:
 
 def _cpu(tensors: Tensors) -> Tensors:
     return {name: tensor.detach().to("cpu").contiguous() for name, tensor in tensors.items()}
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise TextCNNError(f"{path} is corrupt (not valid JSON: {error})") from None
 
 
 def _read_tensors(path: Path) -> Tensors:

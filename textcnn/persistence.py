@@ -106,7 +106,7 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     for name in REQUIRED_FILES:
         if not (path / name).is_file():
             raise TextCNNError(f"{path} is not a complete textcnn model directory: {name} is missing")
-    raw = _read_json(path / CONFIG_FILE)
+    raw = read_json(path / CONFIG_FILE)
     if not isinstance(raw, dict) or "model" not in raw or "format_version" not in raw:
         raise TextCNNError(f"{path / CONFIG_FILE} is not a textcnn config (no 'format_version'/'model')")
     version = raw["format_version"]
@@ -120,7 +120,7 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
         train_config = TrainConfig(**raw["training"]) if raw.get("training") else None
     except (TypeError, ValueError) as error:
         raise TextCNNError(f"{path / CONFIG_FILE} is invalid: {error}") from None
-    classes = _read_json(path / LABELS_FILE)
+    classes = read_json(path / LABELS_FILE)
     if not isinstance(classes, list) or len(classes) != model_config.num_classes:
         raise TextCNNError(f"{path / LABELS_FILE} must list {model_config.num_classes} class names")
     tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
@@ -138,7 +138,8 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     return SavedModel(model=model, tokenizer=tokenizer, classes=classes, train_config=train_config)
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; a corrupt one is a `TextCNNError` naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
