@@ -76,7 +76,7 @@ def _embedded_and_mask(model: TextCNN, input_ids: torch.Tensor) -> tuple[torch.T
     """Embeddings right-padded so every start has a full widest window, and the additive mask."""
     if input_ids.size(1) < model.min_length:
         input_ids = F.pad(input_ids, (0, model.min_length - input_ids.size(1)), value=model.config.pad_id)
-    mask = model._padding_mask(input_ids)  # (batch, time, groups)
+    mask = model.window_mask(input_ids)  # (batch, time, groups)
     input_ids = F.pad(input_ids, (0, model.min_length - 1), value=model.config.pad_id)
     embedded = model.embedding(input_ids)  # (batch, time + max_k - 1, embedding_dim)
     if model.static_embedding is not None:

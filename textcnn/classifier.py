@@ -20,6 +20,7 @@ from textcnn.errors import TextCNNError
 from textcnn.inference import predict_probabilities
 from textcnn.model import TextCNN
 from textcnn.persistence import load_model_dir, save_model_dir, to_json_value
+from textcnn.projection import projection_for
 from textcnn.tokenization import (
     PAD_TOKEN,
     UNK_TOKEN,
@@ -266,7 +267,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities of shape (n_samples, n_classes), columns ordered like `classes_`."""
         check_is_fitted(self, "model_")
         ids = encode_batch(self.tokenizer_, _as_texts(X), self.model_.config.max_length)
-        return predict_probabilities(self.model_, ids, batch_size=self.predict_batch_size)
+        projection = projection_for(self.model_, ids)
+        return predict_probabilities(self.model_, ids, batch_size=self.predict_batch_size, projection=projection)
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """Labels from `classes_`, one per text."""

@@ -10,6 +10,7 @@ import torch
 from textcnn.batching import inference_batches, pad_batch
 from textcnn.devices import autocast
 from textcnn.model import TextCNN
+from textcnn.projection import TokenProjection
 
 
 @torch.inference_mode()
@@ -19,8 +20,13 @@ def predict_logits(
     *,
     batch_size: int = 256,
     device: torch.device | None = None,
+    projection: TokenProjection | None = None,
 ) -> np.ndarray:
-    """Logits (n, num_classes) as float32, rows in the order of `sequences`."""
+    """Logits (n, num_classes) as float32, rows in the order of `sequences`.
+
+    With a `projection` (built from `model`'s current weights) the convolutions are replaced by
+    its table lookups: same logits up to float rounding, about 10x less work.
+    """
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -30,8 +36,11 @@ def predict_logits(
         for batch_indices in inference_batches(lengths, batch_size):
             batch = pad_batch([sequences[i] for i in batch_indices], model.config.pad_id, model.min_length)
             batch = batch.to(device, non_blocking=device.type == "cuda")
-            with autocast(device):
-                logits = model(batch)
+            if projection is not None:
+                logits = projection.logits(batch)
+            else:
+                with autocast(device):
+                    logits = model(batch)
             out[batch_indices] = logits.float().cpu().numpy()
     finally:
         model.train(was_training)
@@ -50,6 +59,8 @@ def predict_probabilities(
     *,
     batch_size: int = 256,
     device: torch.device | None = None,
+    projection: TokenProjection | None = None,
 ) -> np.ndarray:
     """Class probabilities (n, num_classes), rows in the order of `sequences`."""
-    return softmax(predict_logits(model, sequences, batch_size=batch_size, device=device))
+    logits = predict_logits(model, sequences, batch_size=batch_size, device=device, projection=projection)
+    return softmax(logits)

@@ -76,7 +76,7 @@ class TextCNN(nn.Module):
             embedded = embedded + self.static_embedding(input_ids)
         # A view, no copy: logical (batch, embedding_dim, 1, time), channels-last in memory.
         channels_last = embedded.unsqueeze(1).permute(0, 3, 1, 2)
-        mask = self._padding_mask(input_ids)  # (batch, time, len(kernel_sizes)), 0 or -inf
+        mask = self.window_mask(input_ids)  # (batch, time, len(kernel_sizes)), 0 or -inf
         pooled = []
         for group, conv in enumerate(self.convs):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
@@ -85,7 +85,7 @@ class TextCNN(nn.Module):
             pooled.append(F.relu(activations.amax(dim=2)))  # (batch, num_filters)
         return torch.cat(pooled, dim=1)  # (batch, feature_dim)
 
-    def _padding_mask(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def window_mask(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Additive mask (batch, time, len(kernel_sizes)): 0 where a window starts on a real token, else -inf.
 
         Window 0 is always kept, so texts shorter than a kernel (or empty) keep their single window.
