@@ -21,17 +21,19 @@ def test_logits_have_batch_by_classes_shape() -> None:
     assert model.features(ids).shape == (7, 4 * 3)
 
 
-def test_padding_never_changes_a_texts_output() -> None:
+@pytest.mark.parametrize("wide", [False, True])
+def test_padding_never_changes_a_texts_output(wide: bool) -> None:
     """The same text alone and padded far beyond its length gets identical logits."""
-    model = make_model()
+    model = make_model(wide_convolution=wide)
     text = torch.tensor([[5, 9, 11, 3, 7, 8]])
     padded = torch.cat([text, torch.zeros(1, 30, dtype=torch.long)], dim=1)
     torch.testing.assert_close(model(text), model(padded))
 
 
-def test_padding_cannot_win_the_max_pool() -> None:
+@pytest.mark.parametrize("wide", [False, True])
+def test_padding_cannot_win_the_max_pool(wide: bool) -> None:
     """Make padding windows score higher than any real window: the result must not move."""
-    model = make_model()
+    model = make_model(wide_convolution=wide)
     with torch.no_grad():
         model.embedding.weight[0].fill_(0.0)
         for conv in model.convs:
@@ -46,8 +48,9 @@ def test_padding_cannot_win_the_max_pool() -> None:
     assert torch.all(features == 0)  # ReLU of the (negative) best real window
 
 
-def test_batch_composition_does_not_change_predictions() -> None:
-    model = make_model()
+@pytest.mark.parametrize("wide", [False, True])
+def test_batch_composition_does_not_change_predictions(wide: bool) -> None:
+    model = make_model(wide_convolution=wide)
     short = torch.tensor([[3, 4]])
     long = torch.randint(2, 50, (1, 40))
     batch = torch.zeros(2, 40, dtype=torch.long)
@@ -56,13 +59,32 @@ def test_batch_composition_does_not_change_predictions() -> None:
     torch.testing.assert_close(model(batch)[0], model(short)[0])
 
 
+@pytest.mark.parametrize("wide", [False, True])
 @pytest.mark.parametrize("length", [0, 1, 2, 4])
-def test_texts_shorter_than_the_widest_kernel_work(length: int) -> None:
-    model = make_model(kernel_sizes=(3, 4, 5))
+def test_texts_shorter_than_the_widest_kernel_work(length: int, wide: bool) -> None:
+    model = make_model(kernel_sizes=(3, 4, 5), wide_convolution=wide)
     ids = torch.randint(2, 50, (2, length)) if length else torch.zeros(2, 0, dtype=torch.long)
     logits = model(ids)
     assert logits.shape == (2, 3)
     assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize(("wide", "expected"), [(False, 0.0), (True, 2.0)])
+def test_wide_convolution_adds_windows_that_overlap_the_edges(wide: bool, expected: float) -> None:
+    """Text [a, b] with a width-2 filter that fires on a at its second position only.
+
+    Narrow: one window (a, b) scores 0*a + 2*b = -2 -> 0. Wide adds (pad, a) = 2 and (b, pad) = 0.
+    """
+    config = ModelConfig(
+        vocab_size=4, num_classes=2, embedding_dim=1, kernel_sizes=(2,), num_filters=1, wide_convolution=wide
+    )
+    model = TextCNN(config).eval()
+    with torch.no_grad():
+        model.embedding.weight[2:4, 0] = torch.tensor([1.0, -1.0])  # a = 1, b = -1
+        model.convs[0].weight.copy_(torch.tensor([[[0.0, 2.0]]]))
+        model.convs[0].bias.zero_()
+    features = model.features(torch.tensor([[2, 3, 0, 0]]))
+    assert features.item() == pytest.approx(expected)
 
 
 def test_max_norm_caps_output_weight_vectors() -> None:

@@ -43,7 +43,7 @@ from textcnn.transfer import (
 logger = logging.getLogger(__name__)
 
 #: Estimator parameters that belong to the model architecture rather than to training.
-_MODEL_PARAMS = ("embedding_dim", "kernel_sizes", "num_filters", "dropout", "max_length")
+_MODEL_PARAMS = ("embedding_dim", "kernel_sizes", "num_filters", "dropout", "max_length", "wide_convolution")
 
 
 class TextCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -71,6 +71,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         num_filters: int = 100,
         dropout: float = 0.5,
         max_length: int = 256,
+        wide_convolution: bool = False,
         min_freq: int = 1,
         max_vocab: int | None = 50_000,
         tokenizer: str | None = None,
@@ -98,6 +99,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.num_filters = num_filters
         self.dropout = dropout
         self.max_length = max_length
+        self.wide_convolution = wide_convolution
         self.min_freq = min_freq
         self.max_vocab = max_vocab
         self.tokenizer = tokenizer

@@ -80,20 +80,31 @@ class TextCNN(nn.Module):
         pooled = []
         for group, conv in enumerate(self.convs):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
-            activations = F.conv2d(channels_last, weight, conv.bias).squeeze(2)  # (batch, num_filters, windows)
+            padding = (0, self.edge_padding(group))
+            activations = F.conv2d(channels_last, weight, conv.bias, padding=padding).squeeze(
+                2
+            )  # (batch, filters, windows)
             activations = activations + mask[:, : activations.size(2), group].unsqueeze(1)  # padding -> -inf
             pooled.append(F.relu(activations.amax(dim=2)))  # (batch, num_filters)
         return torch.cat(pooled, dim=1)  # (batch, feature_dim)
 
-    def window_mask(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """Additive mask (batch, time, len(kernel_sizes)): 0 where a window starts on a real token, else -inf.
+    def edge_padding(self, group: int) -> int:
+        """Zero vectors added before and after the text for kernel `group`: k - 1 when wide, else 0."""
+        return self.config.kernel_sizes[group] - 1 if self.config.wide_convolution else 0
 
-        Window 0 is always kept, so texts shorter than a kernel (or empty) keep their single window.
+    def window_mask(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Additive mask (batch, windows, len(kernel_sizes)): 0 for windows that count, else -inf.
+
+        Narrow convolutions count the windows that lie inside the text; wide ones every window
+        that overlaps it. Window 0 is always kept, so texts shorter than a kernel (or empty) keep
+        their single window. `windows` is the longest any kernel produces.
         """
         lengths = (input_ids != self.config.pad_id).sum(dim=1)  # (batch,)
         kernel_sizes = torch.tensor(self.config.kernel_sizes, device=input_ids.device)  # (groups,)
-        last_start = (lengths.unsqueeze(1) - kernel_sizes).clamp(min=0)  # (batch, groups)
-        starts = torch.arange(input_ids.size(1), device=input_ids.device)  # (time,)
+        edges = torch.tensor([self.edge_padding(g) for g in range(len(kernel_sizes))], device=input_ids.device)
+        # Windows are numbered from the first one of the padded text.
+        last_start = (lengths.unsqueeze(1) - kernel_sizes + 2 * edges).clamp(min=0)  # (batch, groups)
+        starts = torch.arange(input_ids.size(1) + int(edges.max()), device=input_ids.device)  # (windows,)
         valid = starts.view(1, -1, 1) <= last_start.unsqueeze(1)  # (batch, time, groups)
         mask = torch.zeros(valid.shape, dtype=self.embedding.weight.dtype, device=input_ids.device)
         return mask.masked_fill_(~valid, float("-inf"))

@@ -34,11 +34,12 @@ class TokenProjection:
     def __init__(self, model: TextCNN) -> None:
         self.model = model
         with torch.no_grad():
-            embeddings = model.embedding.weight.float()
+            embeddings = model.embedding.weight.float().clone()
             if model.static_embedding is not None:
                 embeddings = embeddings + model.static_embedding.weight.float()
             # One table per kernel width: rows (offset * vocab_size + token) hold that token's
             # contribution to a window's activation when it sits at `offset` inside the window.
+            embeddings[model.config.pad_id] = 0  # padding is zero vectors, as in the convolutions
             self.tables = [
                 torch.einsum("vd,fdk->kvf", embeddings, conv.weight.float()).reshape(-1, conv.out_channels)
                 for conv in model.convs
@@ -60,10 +61,11 @@ class TokenProjection:
         vocab_size = model.config.vocab_size
         pooled = []
         for group, (conv, table) in enumerate(zip(model.convs, self.tables, strict=True)):
-            width = conv.kernel_size[0]
-            windows = time - width + 1
+            width, edge = conv.kernel_size[0], model.edge_padding(group)
+            ids = F.pad(input_ids, (edge, edge), value=model.config.pad_id) if edge else input_ids
+            windows = time + 2 * edge - width + 1
             offsets = torch.arange(width, device=input_ids.device) * vocab_size
-            rows = input_ids.unfold(1, width, 1) + offsets  # (batch, windows, width) table rows
+            rows = ids.unfold(1, width, 1) + offsets  # (batch, windows, width) table rows
             activations = F.embedding_bag(rows.reshape(-1, width), table, mode="sum").view(batch, windows, -1)
             activations = activations + conv.bias.float() + mask[:, :windows, group].unsqueeze(2)
             pooled.append(F.relu(activations.amax(dim=1)))  # (batch, num_filters)
