@@ -62,7 +62,8 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**data)
+        # Directories written before the option existed hold narrow-convolution models.
+        return cls(**{"wide_convolution": False, **data})
 
 
 @dataclass

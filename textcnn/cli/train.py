@@ -97,6 +97,12 @@ Examples:
     show_default=True,
     help="Chance of replacing a training token by [UNK].",
 )
+@click.option(
+    "--wide-convolution/--narrow-convolution",
+    default=False,
+    show_default=True,
+    help="Also pool windows that overlap a text's first and last words (Kim 2014 pads k-1 zeros each side).",
+)
 @click.option("--max-length", type=click.IntRange(min=1), default=256, show_default=True, help="Tokens kept per text.")
 @click.option(
     "--min-freq", type=click.IntRange(min=1), default=1, show_default=True, help="Rarer training tokens become [UNK]."
