@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -15,8 +18,15 @@ from textcnn.flops import (
 from textcnn.model import TextCNN
 
 CONFIG = ModelConfig(
-    vocab_size=40, num_classes=3, embedding_dim=6, kernel_sizes=(2, 3, 5), num_filters=4, max_length=64
+    vocab_size=40,
+    num_classes=3,
+    embedding_dim=6,
+    kernel_sizes=(2, 3, 5),
+    num_filters=4,
+    max_length=64,
+    wide_convolution=False,
 )
+WIDE = dataclasses.replace(CONFIG, wide_convolution=True)
 
 
 def counted_forward(model: TextCNN, length: int) -> int:
@@ -26,10 +36,17 @@ def counted_forward(model: TextCNN, length: int) -> int:
     return counter.get_total_flops()
 
 
-def test_forward_count_matches_torch_flop_counter() -> None:
-    model = TextCNN(CONFIG).eval()
+@pytest.mark.parametrize("config", [CONFIG, WIDE], ids=["narrow", "wide"])
+def test_forward_count_matches_torch_flop_counter(config: ModelConfig) -> None:
+    model = TextCNN(config).eval()
     for length in (5, 9, 30):  # >= widest kernel: torch computes exactly the useful windows
-        assert forward_flops(CONFIG, [length]) == counted_forward(model, length)
+        assert forward_flops(config, [length]) == counted_forward(model, length)
+
+
+def test_wide_convolution_counts_the_windows_over_the_edges() -> None:
+    # k - 1 more windows on each side: 2 * (k - 1) per kernel width, times its FLOPs per window
+    extra = forward_flops(WIDE, [10]) - forward_flops(CONFIG, [10])
+    assert extra == sum(2 * (k - 1) * 2 * 6 * k * 4 for k in (2, 3, 5))
 
 
 def test_training_count_matches_forward_plus_backward() -> None:

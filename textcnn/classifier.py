@@ -71,7 +71,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         num_filters: int = 100,
         dropout: float = 0.5,
         max_length: int = 256,
-        wide_convolution: bool = False,
+        wide_convolution: bool = True,
         min_freq: int = 1,
         max_vocab: int | None = 50_000,
         tokenizer: str | None = None,

@@ -5,8 +5,9 @@ of matmul GFLOP/s figures, so the two can be compared). Embedding lookups, bias 
 max pool, the padding mask and the softmax are left out: they are memory-bound bookkeeping, a few
 percent of the arithmetic at most.
 
-"Useful" FLOPs count only windows that start on a real token, as the model's max pool does:
-a text of `length` tokens has `max(length - k + 1, 1)` windows for a kernel of width `k`. Work spent
+"Useful" FLOPs count only the windows the model's max pool looks at: for a kernel of width `k`,
+a text of `length` tokens has `max(length - k + 1, 1)` windows that lie inside it (narrow
+convolution), or `max(length + k - 2, 0) + 1` that overlap it (wide convolution). Work spent
 on padding (batches padded to their longest text, short texts padded to the widest kernel) is not
 useful and is not counted, so FLOP/s computed from this is a lower bound on what the hardware did.
 """
@@ -44,7 +45,8 @@ def forward_flops(config: ModelConfig, lengths: Iterable[int]) -> int:
     lengths_arr = np.minimum(np.fromiter(lengths, dtype=np.int64), config.max_length)
     total = len(lengths_arr) * output_flops_per_text(config)
     for k in config.kernel_sizes:
-        windows = np.maximum(lengths_arr - k + 1, 1).sum()
+        edge = k - 1 if config.wide_convolution else 0
+        windows = (np.maximum(lengths_arr - k + 2 * edge, 0) + 1).sum()
         total += int(windows) * conv_flops_per_window(config, k)
     return int(total)
 

@@ -99,7 +99,7 @@ Examples:
 )
 @click.option(
     "--wide-convolution/--narrow-convolution",
-    default=False,
+    default=True,
     show_default=True,
     help="Also pool windows that overlap a text's first and last words (Kim 2014 pads k-1 zeros each side).",
 )
