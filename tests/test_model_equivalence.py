@@ -14,12 +14,17 @@ TOLERANCE = 1e-5
 
 
 def reference_features(model: TextCNN, texts: list[torch.Tensor]) -> torch.Tensor:
-    """Each text alone, unbatched: every window of its tokens, or one window padded with pad_id if too short."""
+    """Each text alone, unbatched: every window of its tokens, or one window padded with pad_id if too short.
+
+    Wide convolutions first add k - 1 pad ids on each side (Kim 2014), so windows overlap the edges.
+    """
     rows = []
     for ids in texts:
         pooled = []
         for kernel_size, conv in zip(model.config.kernel_sizes, model.convs, strict=True):
-            padded = F.pad(ids, (0, max(0, kernel_size - len(ids))), value=model.config.pad_id)
+            edge = kernel_size - 1 if model.config.wide_convolution else 0
+            padded = F.pad(ids, (edge, edge), value=model.config.pad_id)
+            padded = F.pad(padded, (0, max(0, kernel_size - len(padded))), value=model.config.pad_id)
             embedded = model.embedding(padded)  # (length, embedding_dim)
             if model.static_embedding is not None:
                 embedded = embedded + model.static_embedding(padded)
@@ -42,10 +47,16 @@ def right_pad(texts: list[torch.Tensor], width: int) -> torch.Tensor:
     return batch
 
 
-def make_model(mode: str, kernel_sizes: tuple[int, ...]) -> TextCNN:
+def make_model(mode: str, kernel_sizes: tuple[int, ...], wide: bool = True) -> TextCNN:
     torch.manual_seed(0)
     config = ModelConfig(
-        vocab_size=40, num_classes=3, embedding_dim=16, num_filters=6, kernel_sizes=kernel_sizes, embedding_mode=mode
+        vocab_size=40,
+        num_classes=3,
+        embedding_dim=16,
+        num_filters=6,
+        kernel_sizes=kernel_sizes,
+        embedding_mode=mode,
+        wide_convolution=wide,
     )
     model = TextCNN(config)
     with torch.no_grad():  # large biases: a window over padding that leaked into the max would show
@@ -54,10 +65,11 @@ def make_model(mode: str, kernel_sizes: tuple[int, ...]) -> TextCNN:
     return model
 
 
+@pytest.mark.parametrize("wide", [True, False], ids=["wide", "narrow"])
 @pytest.mark.parametrize("mode", EMBEDDING_MODES)
 @pytest.mark.parametrize("kernel_sizes", [(3, 4, 5), (1, 2), (7, 3)])
-def test_batched_features_equal_per_text_reference(mode: str, kernel_sizes: tuple[int, ...]) -> None:
-    model = make_model(mode, kernel_sizes).eval()
+def test_batched_features_equal_per_text_reference(mode: str, kernel_sizes: tuple[int, ...], wide: bool) -> None:
+    model = make_model(mode, kernel_sizes, wide).eval()
     texts = random_texts(LENGTHS, model.config.vocab_size, seed=1)
     with torch.no_grad():
         expected = reference_features(model, texts)
@@ -65,9 +77,10 @@ def test_batched_features_equal_per_text_reference(mode: str, kernel_sizes: tupl
             torch.testing.assert_close(model.features(right_pad(texts, width)), expected, rtol=0, atol=TOLERANCE)
 
 
+@pytest.mark.parametrize("wide", [True, False], ids=["wide", "narrow"])
 @pytest.mark.parametrize("length", [0, 1, 2])
-def test_batches_of_only_very_short_texts_match_reference(length: int) -> None:
-    model = make_model("rand", (3, 4, 5)).eval()
+def test_batches_of_only_very_short_texts_match_reference(length: int, wide: bool) -> None:
+    model = make_model("rand", (3, 4, 5), wide).eval()
     texts = random_texts([length] * 3, model.config.vocab_size, seed=2)
     with torch.no_grad():
         actual = model.features(right_pad(texts, length))
