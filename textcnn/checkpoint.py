@@ -49,11 +49,12 @@ STATE_FILE = "checkpoint.json"
 TOKENIZER_FILE = "tokenizer.json"
 MODEL_FILE = "model.safetensors"
 BEST_FILE = "best.safetensors"
+TOP_FILE = "top.safetensors"  # weights of the best epochs kept for averaging (absent in older checkpoints)
 RNG_FILE = "rng.safetensors"
 OPTIMIZER_FILE = "optimizer.pt"
 METRICS_FILE = "metrics.jsonl"
 REQUIRED_FILES = (STATE_FILE, TOKENIZER_FILE, MODEL_FILE, BEST_FILE, RNG_FILE, OPTIMIZER_FILE)
-FILES = (*REQUIRED_FILES, METRICS_FILE)
+FILES = (*REQUIRED_FILES, METRICS_FILE, TOP_FILE)
 
 #: Training settings a resumed run may change: they do not alter what a step computes.
 MAY_CHANGE_ON_RESUME = ("epochs", "patience", "device")
@@ -97,6 +98,10 @@ def restore_random(state: RandomState, rng: np.random.Generator, word_dropout: t
     word_dropout.set_state(state.word_dropout)
 
 
+#: (validation key, epoch, weights) of an epoch kept for checkpoint averaging.
+KeptEpoch = tuple[tuple[float, float], int, Tensors]
+
+
 @dataclass
 class TrainingState:
     """The training loop's complete state between two steps (see `train_model(resume=...)`).
@@ -119,6 +124,7 @@ class TrainingState:
     epoch_loss: float = 0.0  # summed training loss of the `step` batches done in the epoch in progress
     epoch_seen: int = 0
     epoch_seconds: float = 0.0
+    top_epochs: list[KeptEpoch] = field(default_factory=list)  # best epochs kept for averaging
 
     def restore(
         self,
@@ -227,6 +233,7 @@ def save_checkpoint(path: str | Path, state: TrainingState, *, run: RunInfo, tok
         "best_epoch": state.best_epoch,
         "best_valid_accuracy": state.best_valid_accuracy,
         "epochs_without_gain": state.epochs_without_gain,
+        "top_epochs": [[key[0], key[1], epoch] for key, epoch, _ in state.top_epochs],
         "history": state.history,
         "scaler": state.scaler_state,
         "random": {
@@ -244,6 +251,11 @@ def save_checkpoint(path: str | Path, state: TrainingState, *, run: RunInfo, tok
     with atomic_directory(path, may_replace=_holds_only_a_checkpoint) as tmp:
         save_safetensors(_cpu(state.model_state), str(tmp / MODEL_FILE))
         save_safetensors(_cpu(state.best_state), str(tmp / BEST_FILE))
+        if state.top_epochs:
+            top = {
+                f"{epoch}/{name}": tensor for _, epoch, weights in state.top_epochs for name, tensor in weights.items()
+            }
+            save_safetensors(_cpu(top), str(tmp / TOP_FILE))
         save_safetensors(_cpu(rng), str(tmp / RNG_FILE))
         torch.save(state.optimizer_state, tmp / OPTIMIZER_FILE)
         tokenizer.save(str(tmp / TOKENIZER_FILE))
@@ -302,6 +314,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             epoch_loss=float(raw["epoch_loss"]),
             epoch_seen=int(raw["epoch_seen"]),
             epoch_seconds=float(raw["epoch_seconds"]),
+            top_epochs=_read_top_epochs(path, raw.get("top_epochs") or []),
         )
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise TextCNNError(f"{path} is not a valid checkpoint ({type(error).__name__}: {error})") from None
@@ -358,6 +371,22 @@ def _holds_only_a_checkpoint(path: Path) -> bool:
 
 def _cpu(tensors: Tensors) -> Tensors:
     return {name: tensor.detach().to("cpu").contiguous() for name, tensor in tensors.items()}
+
+
+def _read_top_epochs(path: Path, listed: list[list[float]]) -> list[KeptEpoch]:
+    if not listed:
+        return []
+    if not (path / TOP_FILE).is_file():
+        raise TextCNNError(f"{path} is not a complete checkpoint: {TOP_FILE} is missing")
+    tensors = _read_tensors(path / TOP_FILE)
+    kept = []
+    for accuracy, neg_loss, epoch in listed:
+        prefix = f"{int(epoch)}/"
+        weights = {name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)}
+        if not weights:
+            raise KeyError(f"{TOP_FILE} has no weights for epoch {int(epoch)}")
+        kept.append(((float(accuracy), float(neg_loss)), int(epoch), weights))
+    return kept
 
 
 def _read_tensors(path: Path) -> Tensors:

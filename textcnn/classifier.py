@@ -87,6 +87,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         max_norm: float = 3.0,
         grad_clip: float = 5.0,
         patience: int = 3,
+        average_best: int = 5,
         valid_fraction: float = 0.1,
         word_dropout: float = 0.2,
         seed: int = 0,
@@ -115,6 +116,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.max_norm = max_norm
         self.grad_clip = grad_clip
         self.patience = patience
+        self.average_best = average_best
         self.valid_fraction = valid_fraction
         self.word_dropout = word_dropout
         self.seed = seed
@@ -260,6 +262,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
+        self.averaged_epochs_ = result.averaged_epochs
         self.interrupted_ = result.interrupted
         self.train_config_ = train_config
         return self
@@ -332,6 +335,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 max_norm=self.max_norm,
                 grad_clip=self.grad_clip,
                 patience=self.patience,
+                average_best=self.average_best,
                 valid_fraction=self.valid_fraction,
                 min_freq=self.min_freq,
                 max_vocab=self.max_vocab,

@@ -78,6 +78,7 @@ class TrainConfig:
     max_norm: float = 3.0  # Kim 2014: L2 cap on each output-layer weight vector; 0 disables
     grad_clip: float = 5.0  # global gradient-norm clip; 0 disables
     patience: int = 3  # epochs without validation-accuracy gain before stopping
+    average_best: int = 5  # the kept weights average the N best validation epochs' (1 keeps the best only)
     valid_fraction: float = 0.1  # carved (stratified) from train when no validation set is given
     min_freq: int = 1  # tokens seen fewer times in training become [UNK]
     max_vocab: int | None = 50_000
@@ -96,6 +97,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}")
         if self.patience < 1:
             raise ValueError("patience must be >= 1")
+        if self.average_best < 1:
+            raise ValueError("average_best must be >= 1")
         if not 0.0 < self.valid_fraction < 1.0:
             raise ValueError("valid_fraction must be between 0 and 1")
         if self.min_freq < 1:

@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from textcnn.batching import pad_batch, training_batches
-from textcnn.checkpoint import TrainingState, capture_random
+from textcnn.checkpoint import KeptEpoch, TrainingState, capture_random
 from textcnn.config import TrainConfig
 from textcnn.devices import ProcessGroup, autocast, autocast_dtype
 from textcnn.inference import predict_logits
@@ -43,6 +43,7 @@ class TrainingResult:
     best_epoch: int = 0
     best_valid_accuracy: float = float("nan")
     interrupted: bool = False  # `should_stop` ended training early; the model holds the best epoch so far
+    averaged_epochs: list[int] = field(default_factory=list)  # epochs whose weights were averaged, if any
 
 
 def build_optimizer(model: TextCNN, config: TrainConfig) -> torch.optim.Optimizer:
@@ -102,10 +103,12 @@ def train_model(
     best_state = _cpu_state(model)
     best_key = (-math.inf, -math.inf)
     epochs_without_gain = 0
+    top_epochs: list[KeptEpoch] = []
     first_epoch, done_steps, done_loss, done_seen, done_seconds = 1, 0, 0.0, 0, 0.0
     if resume is not None:
         best_state, best_key = resume.best_state, resume.best_key or best_key
         epochs_without_gain = resume.epochs_without_gain
+        top_epochs = list(resume.top_epochs)
         result.history = list(resume.history)
         result.best_epoch, result.best_valid_accuracy = resume.best_epoch, resume.best_valid_accuracy
         first_epoch, done_steps = resume.epoch + 1, resume.step
@@ -132,6 +135,7 @@ def train_model(
             epoch_loss=loss,
             epoch_seen=seen,
             epoch_seconds=secs,
+            top_epochs=list(top_epochs),
         )
 
     for epoch in range(first_epoch, config.epochs + 1):
@@ -210,6 +214,8 @@ def train_model(
             callback(record)
 
         key = (valid_accuracy, -valid_loss)
+        if config.average_best > 1:
+            top_epochs = _keep_best(top_epochs, (key, epoch, _cpu_state(model)), config.average_best)
         if key > best_key:
             best_key = key
             best_state = _cpu_state(model)
@@ -223,8 +229,24 @@ def train_model(
         if epochs_without_gain >= config.patience:
             logger.info("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
             break
-    model.load_state_dict(best_state)
+    if config.average_best > 1 and len(top_epochs) > 1:
+        model.load_state_dict(average_states([state for _, _, state in top_epochs]))
+        result.averaged_epochs = sorted(epoch for _, epoch, _ in top_epochs)
+    else:
+        model.load_state_dict(best_state)
     return result
+
+
+def _keep_best(kept: list[KeptEpoch], candidate: KeptEpoch, size: int) -> list[KeptEpoch]:
+    """The `size` best (key, epoch, weights) by key; on equal keys the earlier epoch stays."""
+    return sorted([*kept, candidate], key=lambda item: (item[0], -item[1]), reverse=True)[:size]
+
+
+def average_states(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Element-wise mean of state dicts with the same keys and shapes (checkpoint averaging)."""
+    return {
+        name: torch.stack([s[name].float() for s in states]).mean(0).to(states[0][name].dtype) for name in states[0]
+    }
 
 
 def _stop_requested(should_stop: Callable[[], bool] | None, group: ProcessGroup, device: torch.device) -> bool:

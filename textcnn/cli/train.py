@@ -122,6 +122,13 @@ Examples:
     show_default=True,
     help="Epochs without validation gain before stopping.",
 )
+@click.option(
+    "--average-best",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Keep the mean of the weights of the N best validation epochs; 1 keeps the best epoch only.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (CPU runs are reproducible).")
 @click.option(
     "--device",
@@ -180,6 +187,8 @@ def train_command(
         best = f"best epoch {classifier.best_epoch_}"
         if classifier.best_epoch_:
             best += f", validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f}"
+            if classifier.averaged_epochs_:
+                best += f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}"
             classifier.save(out)
         if classifier.interrupted_:
             saved = f"saved the best model so far ({best}) to {out}" if classifier.best_epoch_ else "no epoch finished"
