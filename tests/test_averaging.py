@@ -62,3 +62,9 @@ def test_kept_weights_average_the_best_epochs(average_best: int) -> None:
 def test_average_best_must_be_positive() -> None:
     with pytest.raises(ValueError, match="average_best"):
         TrainConfig(average_best=0)
+
+
+def test_a_tensor_equal_in_every_state_is_kept_bit_for_bit() -> None:
+    frozen = torch.rand(50, 7)
+    states = [{"frozen": frozen.clone(), "trained": torch.rand(3)} for _ in range(3)]
+    assert torch.equal(average_states(states)["frozen"], frozen)

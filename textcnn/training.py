@@ -243,10 +243,18 @@ def _keep_best(kept: list[KeptEpoch], candidate: KeptEpoch, size: int) -> list[K
 
 
 def average_states(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Element-wise mean of state dicts with the same keys and shapes (checkpoint averaging)."""
-    return {
-        name: torch.stack([s[name].float() for s in states]).mean(0).to(states[0][name].dtype) for name in states[0]
-    }
+    """Element-wise mean of state dicts with the same keys and shapes (checkpoint averaging).
+
+    A tensor equal in every state (frozen embeddings) is kept as it is: a float mean of identical
+    values may differ from them in the last bit.
+    """
+    averaged = {}
+    for name, first in states[0].items():
+        if all(torch.equal(first, state[name]) for state in states[1:]):
+            averaged[name] = first
+        else:
+            averaged[name] = torch.stack([state[name].float() for state in states]).mean(0).to(first.dtype)
+    return averaged
 
 
 def _stop_requested(should_stop: Callable[[], bool] | None, group: ProcessGroup, device: torch.device) -> bool:
