@@ -59,11 +59,11 @@ def test_batch_shorter_than_the_widest_kernel_is_padded() -> None:
 
 
 def test_projection_is_used_only_when_it_pays_off_and_fits(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _model()  # vocabulary of 60
-    assert not worth_projecting(model, 59)
-    assert worth_projecting(model, 60)
-    assert projection_for(model, [[1] * 30]) is None
-    assert isinstance(projection_for(model, [[1] * 30, [2] * 30]), TokenProjection)
+    model = _model()  # vocabulary of 60: worth it from 120 tokens
+    assert not worth_projecting(model, 119)
+    assert worth_projecting(model, 120)
+    assert projection_for(model, [[1] * 60]) is None
+    assert isinstance(projection_for(model, [[1] * 60, [2] * 60]), TokenProjection)
     monkeypatch.setattr(projection, "MAX_TABLE_BYTES", TokenProjection.table_bytes(model) - 1)
     assert not worth_projecting(model, 10_000)
 
