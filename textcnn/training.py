@@ -214,11 +214,13 @@ def train_model(
             callback(record)
 
         key = (valid_accuracy, -valid_loss)
+        # One CPU copy of this epoch's weights serves both the kept epochs and the best state.
+        epoch_state = _cpu_state(model) if config.average_best > 1 or key > best_key else None
         if config.average_best > 1:
-            top_epochs = _keep_best(top_epochs, (key, epoch, _cpu_state(model)), config.average_best)
+            top_epochs = _keep_best(top_epochs, (key, epoch, epoch_state), config.average_best)
         if key > best_key:
             best_key = key
-            best_state = _cpu_state(model)
+            best_state = epoch_state
             result.best_epoch = epoch
             result.best_valid_accuracy = valid_accuracy
             epochs_without_gain = 0
