@@ -36,7 +36,7 @@ from textcnn.persistence import to_json_value
 from textcnn.prediction_readers import InputChunk, InputSpec, read_chunks, resolve_input
 from textcnn.prediction_writers import atomic_output, check_output_path, make_writer, resolve_output_format
 from textcnn.prefetch import prefetch
-from textcnn.projection import TokenProjection, worth_projecting
+from textcnn.projection import TokenProjection, projection_for
 from textcnn.tokenization import encode_batch
 
 #: Rows read, tokenised and sorted together; large enough for well-filled length buckets, small
@@ -186,8 +186,8 @@ def _predict_spec(
     try:
         with torch_threads(num_threads):
             for chunk, ids in chunks:
-                if projection is None and worth_projecting(model, sum(len(s) for s in ids)):
-                    projection = TokenProjection(model)
+                if projection is None:
+                    projection = projection_for(model, ids)
                 # predict_probabilities sorts by length into batches and restores input order.
                 probs = predict_probabilities(model, ids, batch_size=batch_size, projection=projection)
                 del ids
