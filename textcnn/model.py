@@ -81,9 +81,8 @@ class TextCNN(nn.Module):
         for group, conv in enumerate(self.convs):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
             padding = (0, self.edge_padding(group))
-            activations = F.conv2d(channels_last, weight, conv.bias, padding=padding).squeeze(
-                2
-            )  # (batch, filters, windows)
+            # (batch, num_filters, windows)
+            activations = F.conv2d(channels_last, weight, conv.bias, padding=padding).squeeze(2)
             activations = activations + mask[:, : activations.size(2), group].unsqueeze(1)  # padding -> -inf
             pooled.append(F.relu(activations.amax(dim=2)))  # (batch, num_filters)
         return torch.cat(pooled, dim=1)  # (batch, feature_dim)
