@@ -199,7 +199,7 @@ def plain_loop(model_dir: str, input_path: str, output_path: str, batch_size: in
     device = next(model.parameters()).device
 
     def flush(texts: list[str], out: Any) -> None:
-        ids = encode_batch(tokenizer, texts, model.config.max_length)
+        ids = encode_batch(tokenizer, texts, model.config.max_length, model.config.truncation)
         batch = pad_batch(ids, model.config.pad_id, model.min_length).to(device)
         probabilities = torch.softmax(model(batch).float(), dim=1).cpu().numpy()
         for row in probabilities:

@@ -188,12 +188,12 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
     predictions, predict_seconds = timed(classifier.predict, test.texts)
 
     config = classifier.model_.config
-    test_ids = encode_batch(classifier.tokenizer_, test.texts, config.max_length)
+    test_ids = encode_batch(classifier.tokenizer_, test.texts, config.max_length, config.truncation)
     forward_ids = test_ids[:FORWARD_TIMING_ROWS]
     _, forward_seconds = timed(predict_logits, classifier.model_, forward_ids, batch_size=classifier.predict_batch_size)
 
     def lengths(texts: list[str]) -> list[int]:
-        return [len(ids) for ids in encode_batch(classifier.tokenizer_, texts, config.max_length)]
+        return [len(ids) for ids in encode_batch(classifier.tokenizer_, texts, config.max_length, config.truncation)]
 
     fit_lengths, test_lengths = lengths(fit_texts), [len(ids) for ids in test_ids]
     epochs = len(classifier.history_)

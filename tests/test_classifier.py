@@ -117,3 +117,33 @@ def test_pipeline_cross_val_score_and_grid_search(corpus) -> None:
     search = GridSearchCV(TextCNNClassifier(**{**SMALL, "epochs": 2}), {"num_filters": [4, 8]}, cv=2)
     search.fit(texts, labels)
     assert search.best_params_["num_filters"] in (4, 8)
+
+
+def _verdict_at_the_end(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Long texts whose topic words come only after 40 filler words (a review's closing verdict)."""
+    texts, labels = make_corpus(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    filler = [" ".join(rng.choice(["the", "a", "of", "and", "movie", "plot"], size=40)) for _ in texts]
+    return [f"{lead} {text}" for lead, text in zip(filler, texts, strict=True)], labels
+
+
+def test_tail_truncation_reads_the_end_of_long_texts_and_is_saved(tmp_path) -> None:
+    texts, labels = _verdict_at_the_end(240, seed=1)
+    test_texts, test_labels = _verdict_at_the_end(90, seed=2)
+    params = {**SMALL, "max_length": 24}  # head+tail keeps the last 18 tokens: every topic word
+    head = TextCNNClassifier(**params, truncation="head").fit(texts, labels)
+    both = TextCNNClassifier(**params, truncation="head+tail").fit(texts, labels)
+    assert head.score(test_texts, test_labels) < 0.6  # the topic words were cut off
+    assert both.score(test_texts, test_labels) >= 0.9
+    both.save(tmp_path / "model")
+    loaded = TextCNNClassifier.load(tmp_path / "model")
+    assert loaded.get_params()["truncation"] == "head+tail"
+    np.testing.assert_array_equal(loaded.predict_proba(test_texts), both.predict_proba(test_texts))
+
+
+def test_model_directories_from_before_truncation_options_load_as_head() -> None:
+    from textcnn.config import ModelConfig
+
+    saved = ModelConfig(vocab_size=10, num_classes=2).to_dict()
+    del saved["truncation"]
+    assert ModelConfig.from_dict(saved).truncation == "head"

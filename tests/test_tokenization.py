@@ -80,3 +80,44 @@ def test_encoding_in_chunks_matches_one_text_at_a_time() -> None:
     together = encode_batch(tokenizer, texts, max_length=3)
     assert len(together) == len(texts)
     assert together == [encode_batch(tokenizer, [t], max_length=3)[0] for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("truncation", "expected"),
+    [
+        ("head", ["w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"]),
+        ("tail", ["w12", "w13", "w14", "w15", "w16", "w17", "w18", "w19"]),
+        ("head+tail", ["w0", "w1", "w14", "w15", "w16", "w17", "w18", "w19"]),
+    ],
+)
+def test_truncation_keeps_the_head_the_tail_or_both(truncation: str, expected: list[str]) -> None:
+    words = [f"w{i}" for i in range(20)]
+    tokenizer = train_tokenizer([" ".join(words)])
+    [ids] = encode_batch(tokenizer, [" ".join(words)], max_length=8, truncation=truncation)
+    assert [tokenizer.id_to_token(i) for i in ids] == expected
+    [short] = encode_batch(tokenizer, ["w3 w4"], max_length=8, truncation=truncation)
+    assert len(short) == 2  # texts within the budget are kept whole
+
+
+@pytest.mark.parametrize("truncation", ["tail", "head+tail"])
+def test_huge_texts_keep_their_last_words_without_tokenising_everything(truncation: str) -> None:
+    tokenizer = train_tokenizer(["start filler end"])
+    text = "start " + "filler " * 1_000_000 + "end"
+    [ids] = encode_batch(tokenizer, [text], max_length=8, truncation=truncation)
+    assert len(ids) == 8
+    assert tokenizer.id_to_token(ids[-1]) == "end"
+    assert (tokenizer.id_to_token(ids[0]) == "start") == (truncation == "head+tail")
+
+
+def test_vocabulary_counts_only_the_kept_part_of_huge_texts() -> None:
+    text = "first " + "filler " * 100_000 + "last"
+    head_vocab = train_tokenizer([text], max_length=4, truncation="head").get_vocab()
+    both_vocab = train_tokenizer([text], max_length=4, truncation="head+tail").get_vocab()
+    assert "first" in head_vocab and "last" not in head_vocab
+    assert "first" in both_vocab and "last" in both_vocab
+
+
+def test_an_unknown_truncation_is_refused() -> None:
+    tokenizer = train_tokenizer(["a b c"])
+    with pytest.raises(ValueError, match="truncation"):
+        encode_batch(tokenizer, ["a b c"], max_length=2, truncation="middle")

@@ -43,7 +43,15 @@ from textcnn.transfer import (
 logger = logging.getLogger(__name__)
 
 #: Estimator parameters that belong to the model architecture rather than to training.
-_MODEL_PARAMS = ("embedding_dim", "kernel_sizes", "num_filters", "dropout", "max_length", "wide_convolution")
+_MODEL_PARAMS = (
+    "embedding_dim",
+    "kernel_sizes",
+    "num_filters",
+    "dropout",
+    "max_length",
+    "truncation",
+    "wide_convolution",
+)
 
 
 class TextCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -71,6 +79,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         num_filters: int = 100,
         dropout: float = 0.5,
         max_length: int = 256,
+        truncation: str = "head",
         wide_convolution: bool = True,
         min_freq: int = 1,
         max_vocab: int | None = 50_000,
@@ -100,6 +109,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.num_filters = num_filters
         self.dropout = dropout
         self.max_length = max_length
+        self.truncation = truncation
         self.wide_convolution = wide_convolution
         self.min_freq = min_freq
         self.max_vocab = max_vocab
@@ -203,6 +213,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 min_freq=train_config.min_freq,
                 max_vocab=train_config.max_vocab,
                 max_length=self.max_length,
+                truncation=self.truncation,
             )
         pad_id = tokenizer.token_to_id(PAD_TOKEN)
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
@@ -220,8 +231,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             ),
         )
 
-        train_ids = list(tokenize_dataset(train, tokenizer, model_config.max_length)["input_ids"])
-        valid_ids = list(tokenize_dataset(valid, tokenizer, model_config.max_length)["input_ids"])
+        max_length, truncation = model_config.max_length, model_config.truncation
+        train_ids = list(tokenize_dataset(train, tokenizer, max_length, truncation)["input_ids"])
+        valid_ids = list(tokenize_dataset(valid, tokenizer, max_length, truncation)["input_ids"])
         self.vectors_coverage_ = report_coverage(vectors, train_ids, pad_id) if vectors is not None else None
         train_targets = np.searchsorted(classes, train_labels)
         valid_targets = np.searchsorted(classes, valid_labels)
@@ -271,7 +283,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Probabilities of shape (n_samples, n_classes), columns ordered like `classes_`."""
         check_is_fitted(self, "model_")
-        ids = encode_batch(self.tokenizer_, _as_texts(X), self.model_.config.max_length)
+        config = self.model_.config
+        ids = encode_batch(self.tokenizer_, _as_texts(X), config.max_length, config.truncation)
         projection = projection_for(self.model_, ids)
         return predict_probabilities(self.model_, ids, batch_size=self.predict_batch_size, projection=projection)
 

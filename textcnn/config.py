@@ -17,6 +17,8 @@ FORMAT_VERSION = 1
 EMBEDDING_MODES = ("rand", "static", "non-static", "multichannel")
 OPTIMIZERS = ("adamw", "adadelta")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Which tokens a text longer than `max_length` keeps (see `textcnn.tokenization.keep_tokens`).
+TRUNCATIONS = ("head", "tail", "head+tail")
 
 
 @dataclass
@@ -30,6 +32,7 @@ class ModelConfig:
     num_filters: int = 100  # per kernel size, Kim 2014
     dropout: float = 0.5  # Kim 2014
     max_length: int = 256  # tokens kept per text; longer texts are truncated
+    truncation: str = "head"  # which tokens a longer text keeps: one of TRUNCATIONS
     pad_id: int = 0
     embedding_mode: str = "rand"  # one of EMBEDDING_MODES
     wide_convolution: bool = True  # windows also overlap the edges (Kim 2014 pads k-1 zeros each side): +0.7 TREC
@@ -45,6 +48,8 @@ class ModelConfig:
         )
         if self.embedding_mode not in EMBEDDING_MODES:
             raise ValueError(f"embedding_mode must be one of {EMBEDDING_MODES}")
+        if self.truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {TRUNCATIONS}")
 
     @property
     def feature_dim(self) -> int:
@@ -62,8 +67,8 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        # Directories written before the option existed hold narrow-convolution models.
-        return cls(**{"wide_convolution": False, **data})
+        # Directories written before these options existed hold narrow, head-truncating models.
+        return cls(**{"wide_convolution": False, "truncation": "head", **data})
 
 
 @dataclass

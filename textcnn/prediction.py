@@ -175,11 +175,11 @@ def _predict_spec(
         raise TextCNNError("batch size and chunk rows must be >= 1")
     model = classifier.model_
     tokenizer = classifier.tokenizer_
-    max_length = model.config.max_length
+    max_length, truncation = model.config.max_length, model.config.truncation
 
     def tokenised() -> Iterator[tuple[InputChunk, list[list[int]]]]:
         for chunk in read_chunks(spec, chunk_rows):
-            yield chunk, encode_batch(tokenizer, chunk.texts, max_length)
+            yield chunk, encode_batch(tokenizer, chunk.texts, max_length, truncation)
 
     chunks = prefetch(tokenised(), depth=PREFETCH_CHUNKS)
     projection: TokenProjection | None = None  # built once the input proves long enough, then reused

@@ -19,6 +19,7 @@ from textcnn.cli.options import (
     text_column_option,
     transfer_options,
 )
+from textcnn.config import TRUNCATIONS
 from textcnn.data import load_source, select_columns
 from textcnn.interruption import StopFlag, stop_on_signals
 
@@ -104,6 +105,13 @@ Examples:
     help="Also pool windows that overlap a text's first and last words (Kim 2014 pads k-1 zeros each side).",
 )
 @click.option("--max-length", type=click.IntRange(min=1), default=256, show_default=True, help="Tokens kept per text.")
+@click.option(
+    "--truncation",
+    type=click.Choice(TRUNCATIONS),
+    default="head",
+    show_default=True,
+    help="Which tokens a longer text keeps: its first, its last, or the first quarter plus the last three quarters.",
+)
 @click.option(
     "--min-freq", type=click.IntRange(min=1), default=1, show_default=True, help="Rarer training tokens become [UNK]."
 )
