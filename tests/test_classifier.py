@@ -141,9 +141,22 @@ def test_tail_truncation_reads_the_end_of_long_texts_and_is_saved(tmp_path) -> N
     np.testing.assert_array_equal(loaded.predict_proba(test_texts), both.predict_proba(test_texts))
 
 
-def test_model_directories_from_before_truncation_options_load_as_head() -> None:
+def test_max_and_mean_pooling_learns_and_survives_save_and_load(corpus, test_corpus, tmp_path) -> None:
+    texts, labels = corpus
+    clf = TextCNNClassifier(**SMALL, pooling="max+mean").fit(texts, labels)
+    assert clf.model_.classifier.in_features == 2 * len(SMALL.get("kernel_sizes", (3, 4, 5))) * SMALL["num_filters"]
+    assert clf.score(*test_corpus) >= 0.9
+    clf.save(tmp_path / "model")
+    loaded = TextCNNClassifier.load(tmp_path / "model")
+    assert loaded.get_params()["pooling"] == "max+mean"
+    np.testing.assert_array_equal(loaded.predict_proba(test_corpus[0]), clf.predict_proba(test_corpus[0]))
+
+
+def test_model_directories_from_before_these_options_load_as_they_were_trained() -> None:
     from textcnn.config import ModelConfig
 
     saved = ModelConfig(vocab_size=10, num_classes=2).to_dict()
-    del saved["truncation"]
-    assert ModelConfig.from_dict(saved).truncation == "head"
+    for key in ("truncation", "pooling", "wide_convolution"):
+        del saved[key]
+    config = ModelConfig.from_dict(saved)
+    assert (config.truncation, config.pooling, config.wide_convolution) == ("head", "max", False)

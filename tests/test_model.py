@@ -87,6 +87,36 @@ def test_wide_convolution_adds_windows_that_overlap_the_edges(wide: bool, expect
     assert features.item() == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(("wide", "expected_mean"), [(False, 3.0), (True, 2.0)])
+def test_max_and_mean_pooling_average_over_the_texts_own_windows(wide: bool, expected_mean: float) -> None:
+    """Text [a, b, c] = [1, 2, 3], a width-2 filter that sums its window, bias -1; padded to 6 tokens.
+
+    Narrow windows (a, b) = 2 and (b, c) = 4: max 4, mean 3. Wide also has (pad, a) = 0 and
+    (c, pad) = 2: max 4, mean (0 + 2 + 4 + 2) / 4 = 2. Padding windows never enter the mean.
+    """
+    config = ModelConfig(
+        vocab_size=5,
+        num_classes=2,
+        embedding_dim=1,
+        kernel_sizes=(2,),
+        num_filters=1,
+        wide_convolution=wide,
+        pooling="max+mean",
+    )
+    model = TextCNN(config).eval()
+    assert config.feature_dim == 2
+    with torch.no_grad():
+        model.embedding.weight[2:5, 0] = torch.tensor([1.0, 2.0, 3.0])
+        model.convs[0].weight.fill_(1.0)
+        model.convs[0].bias.fill_(-1.0)
+    text = torch.tensor([[2, 3, 4]])
+    padded = torch.tensor([[2, 3, 4, 0, 0, 0]])
+    maximum, mean = model.features(padded)[0].tolist()
+    assert maximum == pytest.approx(4.0)
+    assert mean == pytest.approx(expected_mean)
+    torch.testing.assert_close(model.features(text), model.features(padded))
+
+
 def test_max_norm_caps_output_weight_vectors() -> None:
     model = make_model()
     with torch.no_grad():

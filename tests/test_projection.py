@@ -39,6 +39,8 @@ SEQUENCES = [[5, 9, 2, 44, 17, 3, 8, 30], [7], [], [12, 13], [1, 1, 59, 58, 57, 
         {"embedding_mode": "static", "kernel_sizes": (2,)},
         {"wide_convolution": True},
         {"wide_convolution": True, "kernel_sizes": (1, 2, 7), "embedding_mode": "multichannel"},
+        {"pooling": "max+mean"},
+        {"pooling": "max+mean", "wide_convolution": False, "kernel_sizes": (1, 4)},
     ],
 )
 def test_projection_logits_equal_the_network(overrides: dict[str, object]) -> None:

@@ -50,6 +50,7 @@ _MODEL_PARAMS = (
     "dropout",
     "max_length",
     "truncation",
+    "pooling",
     "wide_convolution",
 )
 
@@ -80,6 +81,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.5,
         max_length: int = 256,
         truncation: str = "head",
+        pooling: str = "max",
         wide_convolution: bool = True,
         min_freq: int = 1,
         max_vocab: int | None = 50_000,
@@ -110,6 +112,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.max_length = max_length
         self.truncation = truncation
+        self.pooling = pooling
         self.wide_convolution = wide_convolution
         self.min_freq = min_freq
         self.max_vocab = max_vocab

@@ -19,6 +19,9 @@ OPTIMIZERS = ("adamw", "adadelta")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Which tokens a text longer than `max_length` keeps (see `textcnn.tokenization.keep_tokens`).
 TRUNCATIONS = ("head", "tail", "head+tail")
+#: How a filter's activations over a text become features: Kim's max-over-time, or max and mean
+#: side by side (the mean sums evidence spread over a long text; "concat pooling", Howard & Ruder 2018).
+POOLINGS = ("max", "max+mean")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ModelConfig:
     truncation: str = "head"  # which tokens a longer text keeps: one of TRUNCATIONS
     pad_id: int = 0
     embedding_mode: str = "rand"  # one of EMBEDDING_MODES
+    pooling: str = "max"  # one of POOLINGS
     wide_convolution: bool = True  # windows also overlap the edges (Kim 2014 pads k-1 zeros each side): +0.7 TREC
 
     def __post_init__(self) -> None:
@@ -50,11 +54,14 @@ class ModelConfig:
             raise ValueError(f"embedding_mode must be one of {EMBEDDING_MODES}")
         if self.truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}")
 
     @property
     def feature_dim(self) -> int:
         """Width of the pooled feature vector fed to the output layer."""
-        return self.num_filters * len(self.kernel_sizes)
+        per_filter = 2 if self.pooling == "max+mean" else 1
+        return self.num_filters * len(self.kernel_sizes) * per_filter
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -68,7 +75,7 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         # Directories written before these options existed hold narrow, head-truncating models.
-        return cls(**{"wide_convolution": False, "truncation": "head", **data})
+        return cls(**{"wide_convolution": False, "truncation": "head", "pooling": "max", **data})
 
 
 @dataclass

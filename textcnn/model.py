@@ -15,6 +15,8 @@ EMBEDDING_INIT_RANGE = 0.25
 class TextCNN(nn.Module):
     """Kim (2014): embedding -> parallel 1-D convolutions -> max-over-time pooling -> linear.
 
+    With `pooling="max+mean"` each filter also contributes its mean activation over the text.
+
     Padding never influences a text's output: a convolution window counts only if it starts on a
     real token (texts shorter than a kernel keep their single window, padded with zero vectors), so
     a text gets the same logits alone or in a batch padded for a longer text.
@@ -77,6 +79,7 @@ class TextCNN(nn.Module):
         # A view, no copy: logical (batch, embedding_dim, 1, time), channels-last in memory.
         channels_last = embedded.unsqueeze(1).permute(0, 3, 1, 2)
         mask = self.window_mask(input_ids)  # (batch, time, len(kernel_sizes)), 0 or -inf
+        window_counts = (mask == 0).sum(dim=1)  # (batch, len(kernel_sizes))
         pooled = []
         for group, conv in enumerate(self.convs):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
@@ -84,7 +87,7 @@ class TextCNN(nn.Module):
             # (batch, num_filters, windows)
             activations = F.conv2d(channels_last, weight, conv.bias, padding=padding).squeeze(2)
             activations = activations + mask[:, : activations.size(2), group].unsqueeze(1)  # padding -> -inf
-            pooled.append(F.relu(activations.amax(dim=2)))  # (batch, num_filters)
+            pooled.extend(pool_windows(activations, window_counts[:, group], dim=2, pooling=self.config.pooling))
         return torch.cat(pooled, dim=1)  # (batch, feature_dim)
 
     def edge_padding(self, group: int) -> int:
@@ -118,3 +121,17 @@ class TextCNN(nn.Module):
         if max_norm > 0:
             weight = self.classifier.weight
             weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=max_norm))
+
+
+def pool_windows(
+    activations: torch.Tensor, window_counts: torch.Tensor, *, dim: int, pooling: str
+) -> list[torch.Tensor]:
+    """ReLU then pool over windows; each result is (batch, num_filters).
+
+    `activations` holds -inf for windows that do not count, which ReLU turns into zeros: they never
+    win the max and add nothing to the mean, whose divisor is each text's `window_counts`.
+    """
+    pooled = [F.relu(activations.amax(dim=dim))]  # ReLU commutes with max: apply it to the pooled values only
+    if pooling == "max+mean":
+        pooled.append(F.relu(activations).sum(dim=dim) / window_counts.unsqueeze(1).to(activations.dtype))
+    return pooled

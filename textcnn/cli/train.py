@@ -19,7 +19,7 @@ from textcnn.cli.options import (
     text_column_option,
     transfer_options,
 )
-from textcnn.config import TRUNCATIONS
+from textcnn.config import POOLINGS, TRUNCATIONS
 from textcnn.data import load_source, select_columns
 from textcnn.interruption import StopFlag, stop_on_signals
 
@@ -103,6 +103,13 @@ Examples:
     default=True,
     show_default=True,
     help="Also pool windows that overlap a text's first and last words (Kim 2014 pads k-1 zeros each side).",
+)
+@click.option(
+    "--pooling",
+    type=click.Choice(POOLINGS),
+    default="max",
+    show_default=True,
+    help="Features per filter: its max over the text (Kim 2014), or its max and its mean.",
 )
 @click.option("--max-length", type=click.IntRange(min=1), default=256, show_default=True, help="Tokens kept per text.")
 @click.option(
