@@ -160,3 +160,11 @@ def test_model_directories_from_before_these_options_load_as_they_were_trained()
         del saved[key]
     config = ModelConfig.from_dict(saved)
     assert (config.truncation, config.pooling, config.wide_convolution) == ("head", "max", False)
+
+
+def test_quiet_fit_prints_no_progress_bars_off_a_terminal(capfd) -> None:
+    texts, labels = make_corpus(60, seed=4)
+    TextCNNClassifier(**{**SMALL, "epochs": 1}).fit(texts, labels)
+    assert "Tokenizing" not in capfd.readouterr().err
+    TextCNNClassifier(**{**SMALL, "epochs": 1}, verbose=True).fit(texts, labels)
+    assert "Tokenizing" in capfd.readouterr().err

@@ -234,9 +234,16 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             ),
         )
 
-        max_length, truncation = model_config.max_length, model_config.truncation
-        train_ids = list(tokenize_dataset(train, tokenizer, max_length, truncation)["input_ids"])
-        valid_ids = list(tokenize_dataset(valid, tokenizer, max_length, truncation)["input_ids"])
+        show_progress = True if self.verbose else None
+
+        def token_ids(data: Any) -> list[list[int]]:
+            config = model_config
+            encoded = tokenize_dataset(
+                data, tokenizer, config.max_length, config.truncation, show_progress=show_progress
+            )
+            return list(encoded["input_ids"])
+
+        train_ids, valid_ids = token_ids(train), token_ids(valid)
         self.vectors_coverage_ = report_coverage(vectors, train_ids, pad_id) if vectors is not None else None
         train_targets = np.searchsorted(classes, train_labels)
         valid_targets = np.searchsorted(classes, valid_labels)
@@ -266,7 +273,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             unk_id=unk_id if unk_id is not None else pad_id,
             process_group=self.process_group_,
             callbacks=callbacks,
-            show_progress=True if self.verbose else None,
+            show_progress=show_progress,
             resume=checkpoint.state if checkpoint is not None else None,
             should_stop=should_stop,
             on_checkpoint=writer,

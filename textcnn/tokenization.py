@@ -8,7 +8,9 @@ n-grams, the usual unit for Chinese and Japanese text classification).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +167,31 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def tokenize_dataset(dataset: Any, tokenizer: Tokenizer, max_length: int, truncation: str = "head") -> Any:
-    """Add an `input_ids` column to a `datasets.Dataset` with a batched, fast `map`."""
+def tokenize_dataset(
+    dataset: Any, tokenizer: Tokenizer, max_length: int, truncation: str = "head", *, show_progress: bool | None = None
+) -> Any:
+    """Add an `input_ids` column to a `datasets.Dataset` with a batched, fast `map`.
+
+    `show_progress=None` shows the "Tokenizing" bar only when stderr is a terminal, like training's.
+    """
 
     def encode(batch: dict[str, list]) -> dict[str, list[list[int]]]:
         return {"input_ids": encode_batch(tokenizer, batch["text"], max_length, truncation)}
 
-    return dataset.map(encode, batched=True, batch_size=2000, remove_columns=["text"], desc="Tokenizing")
+    with datasets_progress_bars(sys.stderr.isatty() if show_progress is None else show_progress):
+        return dataset.map(encode, batched=True, batch_size=2000, remove_columns=["text"], desc="Tokenizing")
+
+
+@contextmanager
+def datasets_progress_bars(show: bool) -> Iterator[None]:
+    """Hide `datasets`' progress bars inside the block when `show` is false (they are global)."""
+    import datasets
+
+    hide = not show and datasets.is_progress_bar_enabled()
+    if hide:
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if hide:
+            datasets.enable_progress_bars()
