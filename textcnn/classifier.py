@@ -80,7 +80,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         num_filters: int = 100,
         dropout: float = 0.5,
         max_length: int = 256,
-        truncation: str = "head",
+        truncation: str = "head+tail",
         pooling: str = "max",
         wide_convolution: bool = True,
         min_freq: int = 1,

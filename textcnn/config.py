@@ -35,7 +35,7 @@ class ModelConfig:
     num_filters: int = 100  # per kernel size, Kim 2014
     dropout: float = 0.5  # Kim 2014
     max_length: int = 256  # tokens kept per text; longer texts are truncated
-    truncation: str = "head"  # which tokens a longer text keeps: one of TRUNCATIONS
+    truncation: str = "head+tail"  # a longer text keeps its first 1/4 and last 3/4 (Sun et al. 2019): +1.6 IMDB
     pad_id: int = 0
     embedding_mode: str = "rand"  # one of EMBEDDING_MODES
     pooling: str = "max"  # one of POOLINGS

@@ -115,7 +115,7 @@ Examples:
 @click.option(
     "--truncation",
     type=click.Choice(TRUNCATIONS),
-    default="head",
+    default="head+tail",
     show_default=True,
     help="Which tokens a longer text keeps: its first, its last, or the first quarter plus the last three quarters.",
 )
