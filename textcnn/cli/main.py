@@ -13,7 +13,6 @@ from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
 from textcnn.errors import TextCNNError
-from textcnn.memory import limit_heap_fragmentation
 
 
 class TextCNNGroup(click.Group):
@@ -36,7 +35,6 @@ class TextCNNGroup(click.Group):
 def cli() -> None:
     """Convolutional text classification (Kim 2014): train, evaluate, predict; word vectors."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    limit_heap_fragmentation()
     import datasets
 
     datasets.disable_progress_bars()
