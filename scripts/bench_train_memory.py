@@ -1,0 +1,51 @@
+"""Peak RSS and wall time of one in-process `fit()` on a sample of a dataset.
+
+Peak RSS is per process, so compare allocator settings in separate runs, e.g. glibc's default
+against a fixed 1 MB mmap threshold (large blocks unmapped when freed, no heap fragmentation):
+
+    python scripts/bench_train_memory.py ../shared/benchmarks/imdb/train.csv --rows 6000 --epochs 2
+    MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=0 python scripts/bench_train_memory.py \
+        ../shared/benchmarks/imdb/train.csv --rows 6000 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from textcnn import TextCNNClassifier
+from textcnn.data import LABEL, TEXT, load_source, select_columns
+
+
+def memory_mb(field: str) -> float:
+    """A `/proc/self/status` figure (VmRSS, VmHWM) in MB; Linux only."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", help="a text,label file")
+    parser.add_argument("--rows", type=int, default=6000, help="rows sampled from DATA (seed 0)")
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+
+    allocator = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")) or "default"
+    data = select_columns(load_source(args.data), source=args.data).shuffle(seed=0)
+    data = data.select(range(min(args.rows, len(data))))
+    before = memory_mb("VmRSS")
+    started = time.perf_counter()
+    TextCNNClassifier(epochs=args.epochs, patience=args.epochs, seed=0).fit(data[TEXT], data[LABEL])
+    print(
+        f"rows={len(data)} epochs={args.epochs} allocator={allocator} "
+        f"rss_before_fit_mb={before:.0f} peak_rss_mb={memory_mb('VmHWM'):.0f} "
+        f"fit_seconds={time.perf_counter() - started:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
