@@ -237,11 +237,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         show_progress = True if self.verbose else None
 
         def token_ids(data: Any) -> list[list[int]]:
-            config = model_config
-            encoded = tokenize_dataset(
-                data, tokenizer, config.max_length, config.truncation, show_progress=show_progress
-            )
-            return list(encoded["input_ids"])
+            length, truncation = model_config.max_length, model_config.truncation
+            return list(tokenize_dataset(data, tokenizer, length, truncation, show_progress=show_progress)["input_ids"])
 
         train_ids, valid_ids = token_ids(train), token_ids(valid)
         self.vectors_coverage_ = report_coverage(vectors, train_ids, pad_id) if vectors is not None else None
