@@ -79,15 +79,15 @@ class TextCNN(nn.Module):
         # A view, no copy: logical (batch, embedding_dim, 1, time), channels-last in memory.
         channels_last = embedded.unsqueeze(1).permute(0, 3, 1, 2)
         mask = self.window_mask(input_ids)  # (batch, time, len(kernel_sizes)), 0 or -inf
-        window_counts = (mask == 0).sum(dim=1)  # (batch, len(kernel_sizes))
         pooled = []
         for group, conv in enumerate(self.convs):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
             padding = (0, self.edge_padding(group))
             # (batch, num_filters, windows)
             activations = F.conv2d(channels_last, weight, conv.bias, padding=padding).squeeze(2)
-            activations = activations + mask[:, : activations.size(2), group].unsqueeze(1)  # padding -> -inf
-            pooled.extend(pool_windows(activations, window_counts[:, group], dim=2, pooling=self.config.pooling))
+            group_mask = mask[:, : activations.size(2), group]  # (batch, windows)
+            activations = activations + group_mask.unsqueeze(1)  # padding -> -inf
+            pooled.extend(pool_windows(activations, group_mask, dim=2, pooling=self.config.pooling))
         return torch.cat(pooled, dim=1)  # (batch, feature_dim)
 
     def edge_padding(self, group: int) -> int:
@@ -123,15 +123,15 @@ class TextCNN(nn.Module):
             weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=max_norm))
 
 
-def pool_windows(
-    activations: torch.Tensor, window_counts: torch.Tensor, *, dim: int, pooling: str
-) -> list[torch.Tensor]:
+def pool_windows(activations: torch.Tensor, mask: torch.Tensor, *, dim: int, pooling: str) -> list[torch.Tensor]:
     """ReLU then pool over windows; each result is (batch, num_filters).
 
-    `activations` holds -inf for windows that do not count, which ReLU turns into zeros: they never
-    win the max and add nothing to the mean, whose divisor is each text's `window_counts`.
+    `activations` already holds `mask`'s -inf (batch, windows) for windows that do not count,
+    which ReLU turns into zeros: they never win the max and add nothing to the mean, whose divisor
+    is the number of windows that count (computed only when the mean is wanted).
     """
     pooled = [F.relu(activations.amax(dim=dim))]  # ReLU commutes with max: apply it to the pooled values only
     if pooling == "max+mean":
-        pooled.append(F.relu(activations).sum(dim=dim) / window_counts.unsqueeze(1).to(activations.dtype))
+        window_counts = (mask == 0).sum(dim=1, keepdim=True).to(activations.dtype)  # (batch, 1)
+        pooled.append(F.relu(activations).sum(dim=dim) / window_counts)
     return pooled

@@ -62,7 +62,6 @@ class TokenProjection:
             input_ids = F.pad(input_ids, (0, model.min_length - input_ids.size(1)), value=model.config.pad_id)
         batch, time = input_ids.shape
         mask = model.window_mask(input_ids).float()  # (batch, time, groups), 0 or -inf
-        window_counts = (mask == 0).sum(dim=1)  # (batch, groups)
         vocab_size = model.config.vocab_size
         pooled = []
         for group, (conv, table) in enumerate(zip(model.convs, self.tables, strict=True)):
@@ -72,8 +71,9 @@ class TokenProjection:
             offsets = torch.arange(width, device=input_ids.device) * vocab_size
             rows = ids.unfold(1, width, 1) + offsets  # (batch, windows, width) table rows
             activations = F.embedding_bag(rows.reshape(-1, width), table, mode="sum").view(batch, windows, -1)
-            activations = activations + conv.bias.float() + mask[:, :windows, group].unsqueeze(2)
-            pooled.extend(pool_windows(activations, window_counts[:, group], dim=1, pooling=model.config.pooling))
+            group_mask = mask[:, :windows, group]  # (batch, windows)
+            activations = activations + conv.bias.float() + group_mask.unsqueeze(2)
+            pooled.extend(pool_windows(activations, group_mask, dim=1, pooling=model.config.pooling))
         return torch.cat(pooled, dim=1)
 
     @torch.inference_mode()
