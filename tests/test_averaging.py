@@ -8,6 +8,7 @@ import torch
 from conftest import make_corpus
 
 from textcnn.config import ModelConfig, TrainConfig
+from textcnn.inference import predict_logits
 from textcnn.model import TextCNN
 from textcnn.tokenization import encode_batch, train_tokenizer
 from textcnn.training import average_states, train_model
@@ -39,6 +40,10 @@ def _fit(average_best: int) -> tuple[TextCNN, list[dict], dict[int, dict[str, to
         model, ids[:120], targets[:120], ids[120:], targets[120:], train,
         device=torch.device("cpu"), unk_id=1, callbacks=[remember],
     )  # fmt: skip
+    kept_accuracy = (predict_logits(model, ids[120:]).argmax(axis=1) == targets[120:]).mean()
+    assert result.final_valid_accuracy == pytest.approx(kept_accuracy)
+    if average_best == 1:
+        assert result.final_valid_accuracy == result.best_valid_accuracy
     return model, result.history, weights
 
 

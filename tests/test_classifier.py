@@ -89,6 +89,9 @@ def test_explicit_validation_set_and_history(corpus, test_corpus) -> None:
     assert [r["epoch"] for r in clf.history_] == [1, 2, 3]
     assert {"train_loss", "valid_loss", "valid_accuracy"} <= set(clf.history_[0])
     assert clf.history_[clf.best_epoch_ - 1]["valid_accuracy"] == max(r["valid_accuracy"] for r in clf.history_)
+    # The kept weights (the mean of the best epochs') are scored on the same validation set.
+    assert clf.averaged_epochs_
+    assert clf.valid_accuracy_ == pytest.approx(clf.score(*test_corpus))
 
 
 def test_single_class_is_a_clear_error() -> None:

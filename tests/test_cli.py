@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -64,6 +65,8 @@ def trained(tmp_path_factory):
         *TRAIN_OPTIONS,
     )
     assert result.exit_code == 0, result.output
+    saved = result.output.strip().splitlines()[-1]
+    assert re.search(r"weights averaged over epochs [\d,]+, validation accuracy [01]\.\d{4}\)$", saved), saved
     return root
 
 

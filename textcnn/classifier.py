@@ -282,6 +282,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.averaged_epochs_ = result.averaged_epochs
+        self.valid_accuracy_ = result.final_valid_accuracy
         self.interrupted_ = result.interrupted
         self.train_config_ = train_config
         return self

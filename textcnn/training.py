@@ -44,6 +44,8 @@ class TrainingResult:
     best_valid_accuracy: float = float("nan")
     interrupted: bool = False  # `should_stop` ended training early; the model holds the best epoch so far
     averaged_epochs: list[int] = field(default_factory=list)  # epochs whose weights were averaged, if any
+    # Validation accuracy of the weights the model ends with: the best epoch's, or their average's.
+    final_valid_accuracy: float = float("nan")
 
 
 def build_optimizer(model: TextCNN, config: TrainConfig) -> torch.optim.Optimizer:
@@ -191,9 +193,7 @@ def train_model(
         if result.interrupted:
             break
 
-        valid_logits = predict_logits(model, valid_sequences, batch_size=max(256, config.batch_size), device=device)
-        valid_loss = float(F.cross_entropy(torch.from_numpy(valid_logits), torch.from_numpy(valid_targets)))
-        valid_accuracy = float((valid_logits.argmax(axis=1) == valid_targets).mean())
+        valid_accuracy, valid_loss = _validate(model, valid_sequences, valid_targets, config, device)
         record = {
             "epoch": epoch,
             "train_loss": total_loss / max(seen, 1),
@@ -234,9 +234,24 @@ def train_model(
     if config.average_best > 1 and len(top_epochs) > 1:
         model.load_state_dict(average_states([state for _, _, state in top_epochs]))
         result.averaged_epochs = sorted(epoch for _, epoch, _ in top_epochs)
+        result.final_valid_accuracy, _ = _validate(model, valid_sequences, valid_targets, config, device)
     else:
         model.load_state_dict(best_state)
+        result.final_valid_accuracy = result.best_valid_accuracy
     return result
+
+
+def _validate(
+    model: TextCNN,
+    sequences: Sequence[Sequence[int]],
+    targets: np.ndarray,
+    config: TrainConfig,
+    device: torch.device,
+) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of `model` on the validation set."""
+    logits = predict_logits(model, sequences, batch_size=max(256, config.batch_size), device=device)
+    loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(targets)))
+    return float((logits.argmax(axis=1) == targets).mean()), loss
 
 
 def _keep_best(kept: list[KeptEpoch], candidate: KeptEpoch, size: int) -> list[KeptEpoch]:

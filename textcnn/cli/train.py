@@ -203,7 +203,10 @@ def train_command(
         if classifier.best_epoch_:
             best += f", validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f}"
             if classifier.averaged_epochs_:
-                best += f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}"
+                best += (
+                    f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}, "
+                    f"validation accuracy {classifier.valid_accuracy_:.4f}"
+                )
             classifier.save(out)
         if classifier.interrupted_:
             saved = f"saved the best model so far ({best}) to {out}" if classifier.best_epoch_ else "no epoch finished"
