@@ -47,7 +47,8 @@ def main() -> None:
     classifier = TextCNNClassifier(seed=args.seed, **params).fit(fit_x, fit_y)
     print(
         f"{args.dataset.name} {params} seed={args.seed} heldout_accuracy={classifier.score(held_x, held_y):.4f} "
-        f"best_epoch={classifier.best_epoch_} kept_valid_accuracy={classifier.valid_accuracy_:.4f} seconds={time.perf_counter() - started:.0f}"
+        f"best_epoch={classifier.best_epoch_} kept_valid_accuracy={classifier.valid_accuracy_:.4f} "
+        f"seconds={time.perf_counter() - started:.0f}"
     )
 
 
