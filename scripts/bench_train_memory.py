@@ -13,18 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
+
+from benchmark import current_rss_mb, peak_rss_mb  # this folder is on sys.path when run as a script
 
 from textcnn import TextCNNClassifier
 from textcnn.data import LABEL, TEXT, load_source, select_columns
-
-
-def memory_mb(field: str) -> float:
-    """A `/proc/self/status` figure (VmRSS, VmHWM) in MB; Linux only."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def main() -> None:
@@ -37,12 +30,12 @@ def main() -> None:
     allocator = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")) or "default"
     data = select_columns(load_source(args.data), source=args.data).shuffle(seed=0)
     data = data.select(range(min(args.rows, len(data))))
-    before = memory_mb("VmRSS")
+    before = current_rss_mb()
     started = time.perf_counter()
     TextCNNClassifier(epochs=args.epochs, patience=args.epochs, seed=0).fit(data[TEXT], data[LABEL])
     print(
         f"rows={len(data)} epochs={args.epochs} allocator={allocator} "
-        f"rss_before_fit_mb={before:.0f} peak_rss_mb={memory_mb('VmHWM'):.0f} "
+        f"rss_before_fit_mb={before:.0f} peak_rss_mb={peak_rss_mb():.0f} "
         f"fit_seconds={time.perf_counter() - started:.0f}"
     )
 
