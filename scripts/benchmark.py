@@ -61,6 +61,8 @@ TFIDF_CV_FOLDS = 5
 FASTTEXT_PARAMS = {"epoch": 25, "lr": 0.5, "wordNgrams": 2}
 MATMUL_SIZE = 2048
 MATMUL_REPEATS = 5
+CUDA_MATMUL_SIZE = 8192
+CUDA_MATMULS_PER_TIMING = 10
 FORWARD_TIMING_ROWS = 2000  # test rows timed again through the model alone (keeps IMDB's extra pass short)
 
 DEFINITIONS = {
@@ -75,8 +77,9 @@ DEFINITIONS = {
     "peak_rss_mb": "peak RSS (Linux VmHWM; ru_maxrss elsewhere) of the fresh subprocess that ran this method on "
     "this dataset: Python, libraries, data and model included (baseline workers never import torch); "
     "rss_before_fit_mb is the same process's RSS just before fit()",
-    "matmul_peak_gflops": "best fp32 torch.matmul GFLOP/s of square matrices (2 n^3 FLOPs) with the torch thread "
-    "count used for training, measured at the start and end of the run",
+    "matmul_peak_gflops": "best torch.matmul GFLOP/s of square matrices (2 n^3 FLOPs) on textcnn's device, "
+    "measured at the start and end of the run: on CPU fp32 with the torch thread count used for training; on a GPU "
+    "in matmul_dtype, the dtype of textcnn's autocast (bf16 where supported)",
     "textcnn train_gflops": "useful training FLOPs (textcnn.flops: 3 x forward per training row and epoch + "
     "forward per validation row and epoch; padding not counted) / seconds of the epoch loop",
     "textcnn inference_gflops": "useful forward FLOPs of the test split / predict() wall time (tokenization "
@@ -391,9 +394,35 @@ def run_job(job: Job, workdir: Path) -> dict[str, Any]:
     return json.loads(result_path.read_text())
 
 
-def measure_matmul_peak(threads: int, size: int = MATMUL_SIZE, repeats: int = MATMUL_REPEATS) -> float:
-    """Best fp32 GFLOP/s of `size` x `size` matmuls with `threads` torch threads."""
+def measure_matmul_peak(
+    threads: int, size: int = MATMUL_SIZE, repeats: int = MATMUL_REPEATS, device: str = "cpu"
+) -> tuple[float, str]:
+    """Best GFLOP/s of `size` x `size` matmuls on the device textcnn trains on, and the dtype used.
+
+    CPU: fp32 with `threads` torch threads. CUDA: the dtype textcnn's autocast computes in (bf16,
+    else fp16), at least 8192 x 8192, `CUDA_MATMULS_PER_TIMING` products between synchronisations
+    (one small product is shorter than the timer's resolution).
+    """
     import torch
+
+    from textcnn.devices import autocast_dtype
+
+    if device != "cpu":
+        target = torch.device(device)
+        dtype = autocast_dtype(target) or torch.float32
+        generator = torch.Generator(device=target).manual_seed(0)
+        a = torch.randn(size, size, generator=generator, device=target, dtype=dtype)
+        b = torch.randn(size, size, generator=generator, device=target, dtype=dtype)
+        torch.matmul(a, b)  # warm-up
+        synchronize(target)
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for _ in range(CUDA_MATMULS_PER_TIMING):
+                torch.matmul(a, b)
+            synchronize(target)
+            best = min(best, (time.perf_counter() - started) / CUDA_MATMULS_PER_TIMING)
+        return 2 * size**3 / best / 1e9, str(dtype).removeprefix("torch.")
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -409,10 +438,27 @@ def measure_matmul_peak(threads: int, size: int = MATMUL_SIZE, repeats: int = MA
             best = min(best, time.perf_counter() - started)
     finally:
         torch.set_num_threads(previous)
-    return 2 * size**3 / best / 1e9
+    return 2 * size**3 / best / 1e9, "float32"
 
 
-def machine_info(threads: int) -> dict[str, Any]:
+def synchronize(device: Any) -> None:
+    """Wait for the GPU's queued work, so that wall-clock timings cover it."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def training_device(textcnn_params: dict[str, Any]) -> str:
+    """The device TextCNNClassifier will pick with these parameters ("cpu", "cuda:0", ...)."""
+    from textcnn.devices import resolve_device
+
+    return str(resolve_device(str(textcnn_params.get("device", "auto"))))
+
+
+def machine_info(threads: int, device: str = "cpu") -> dict[str, Any]:
     import sklearn
     import torch
 
@@ -433,6 +479,8 @@ def machine_info(threads: int) -> dict[str, Any]:
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gb": memory_gb,
         "torch_threads": threads,
+        "device": device,
+        "gpu": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None,
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -491,6 +539,13 @@ def summarize(runs: list[dict[str, Any]], peak_gflops: float) -> dict[str, Any]:
     return summary
 
 
+def matmul_peak_line(report: dict[str, Any]) -> str:
+    machine, size = report["machine"], report["matmul_size"]
+    where = machine.get("gpu") or f"{machine['torch_threads']} thread(s)"
+    dtype = report.get("matmul_dtype", "float32")
+    return f"{dtype} matmul peak: {report['matmul_peak_gflops']:.1f} GFLOP/s ({size}x{size}, {where})"
+
+
 def _pct(summary: dict[str, Any], key: str) -> str:
     mean, std = summary[f"{key}_mean"], summary[f"{key}_std"]
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if summary["runs"] > 1 else f"{100 * mean:.1f}"
@@ -503,8 +558,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Date: {report['date']}; machine: {machine['cpu']}, {machine['usable_cores']} cores, "
         f"{machine['memory_gb']} GB; torch {machine['torch']}, {machine['torch_threads']} thread(s); "
         f"commit {machine['git_commit']}  ",
-        f"fp32 matmul peak: {report['matmul_peak_gflops']:.1f} GFLOP/s "
-        f"({report['matmul_size']}x{report['matmul_size']}, {machine['torch_threads']} thread(s))",
+        f"{matmul_peak_line(report)}",
         "",
         "Accuracy and macro-F1 in % on test (mean ± std over seeds); times and throughputs are means, RSS the max.",
         "",
@@ -623,7 +677,11 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
     methods, notes = resolve_methods([m.strip() for m in args.methods.split(",") if m.strip()], args.vectors)
     textcnn_params = parse_textcnn_params(args.textcnn_param)
     threads = args.threads or torch.get_num_threads()
-    peaks = [measure_matmul_peak(threads, args.matmul_size)]
+    device = training_device(textcnn_params)
+    # A GPU needs large products to reach its peak; --matmul-size only shrinks the CPU's (for tests).
+    matmul_size = args.matmul_size if device == "cpu" else max(args.matmul_size, CUDA_MATMUL_SIZE)
+    first_peak, matmul_dtype = measure_matmul_peak(threads, matmul_size, device=device)
+    peaks = [first_peak]
 
     jobs = [
         Job(
@@ -652,7 +710,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 file=sys.stderr,
                 flush=True,
             )
-    peaks.append(measure_matmul_peak(threads, args.matmul_size))
+    peaks.append(measure_matmul_peak(threads, matmul_size, device=device)[0])
     peak = max(peaks)
     for methods_results in results.values():
         for entry in methods_results.values():
@@ -660,7 +718,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
     return {
         "command": command,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_info(threads),
+        "machine": machine_info(threads, device),
         "settings": {
             "data_root": str(args.data_root),
             "datasets": datasets,
@@ -675,8 +733,9 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "data_seed": DATA_SEED,
         },
         "definitions": DEFINITIONS,
-        "matmul_size": args.matmul_size,
+        "matmul_size": matmul_size,
         "matmul_peak_gflops": peak,
+        "matmul_dtype": matmul_dtype,
         "matmul_samples_gflops": peaks,
         "notes": notes,
         "results": results,

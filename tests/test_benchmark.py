@@ -134,6 +134,9 @@ def test_report_records_machine_and_command(smoke) -> None:
         assert report["machine"][key]
     assert report["machine"]["torch_threads"] == 1
     assert report["date"][:2] == "20"
+    # device=cpu: the peak is the CPU's, in fp32, and no GPU is named
+    assert (report["machine"]["device"], report["machine"]["gpu"]) == ("cpu", None)
+    assert (report["matmul_dtype"], report["matmul_size"]) == ("float32", 256)
 
 
 def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> None:
@@ -143,7 +146,7 @@ def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> Non
     assert len(rows) == 6
     accuracy = 100 * report["results"]["nodev"]["tfidf"]["summary"]["accuracy_mean"]
     assert f"| nodev | tfidf | 1 | {accuracy:.1f} |" in markdown
-    assert f"{report['matmul_peak_gflops']:.1f} GFLOP/s" in markdown
+    assert f"float32 matmul peak: {report['matmul_peak_gflops']:.1f} GFLOP/s (256x256, 1 thread(s))" in markdown
     assert report["command"] in markdown
 
 

@@ -139,7 +139,7 @@ def test_tail_truncation_reads_the_end_of_long_texts_and_is_saved(tmp_path) -> N
     assert head.score(test_texts, test_labels) < 0.6  # the topic words were cut off
     assert both.score(test_texts, test_labels) >= 0.9
     both.save(tmp_path / "model")
-    loaded = TextCNNClassifier.load(tmp_path / "model")
+    loaded = TextCNNClassifier.load(tmp_path / "model", device="cpu")  # where it was trained: exact equality
     assert loaded.get_params()["truncation"] == "head+tail"
     np.testing.assert_array_equal(loaded.predict_proba(test_texts), both.predict_proba(test_texts))
 
@@ -150,7 +150,7 @@ def test_max_and_mean_pooling_learns_and_survives_save_and_load(corpus, test_cor
     assert clf.model_.classifier.in_features == 2 * len(SMALL.get("kernel_sizes", (3, 4, 5))) * SMALL["num_filters"]
     assert clf.score(*test_corpus) >= 0.9
     clf.save(tmp_path / "model")
-    loaded = TextCNNClassifier.load(tmp_path / "model")
+    loaded = TextCNNClassifier.load(tmp_path / "model", device="cpu")  # where it was trained: exact equality
     assert loaded.get_params()["pooling"] == "max+mean"
     np.testing.assert_array_equal(loaded.predict_proba(test_corpus[0]), clf.predict_proba(test_corpus[0]))
 

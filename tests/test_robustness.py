@@ -190,7 +190,9 @@ def test_a_10mb_line_costs_no_more_memory_than_a_short_one(tmp_path) -> None:
     texts, labels = make_corpus(60, seed=0)
     write_csv(tmp_path / "short.csv", texts, labels)
     write_csv(tmp_path / "long.csv", [TEN_MB_LINE, *texts[1:]], labels)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(textcnn.training.__file__).parents[1])}
+    repo = str(Path(textcnn.training.__file__).parents[1])
+    paths = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))  # keep the caller's site dirs
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": paths}
     peaks = []
     for name in ("short", "long"):
         command = [sys.executable, "-m", "textcnn.cli", "train", tmp_path / f"{name}.csv", "--out", tmp_path / name]
