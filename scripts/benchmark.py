@@ -546,6 +546,12 @@ def matmul_peak_line(report: dict[str, Any]) -> str:
     return f"{dtype} matmul peak: {report['matmul_peak_gflops']:.1f} GFLOP/s ({size}x{size}, {where})"
 
 
+def _percent(fraction: float) -> str:
+    """One decimal, or two significant digits below 1% (a GPU's small-batch fractions)."""
+    percent = 100 * fraction
+    return f"{percent:.1f}" if percent >= 1 else f"{percent:.2g}"
+
+
 def _pct(summary: dict[str, Any], key: str) -> str:
     mean, std = summary[f"{key}_mean"], summary[f"{key}_std"]
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if summary["runs"] > 1 else f"{100 * mean:.1f}"
@@ -581,9 +587,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
             if "train_gflops_mean" in s:
                 efficiency.append(
-                    f"| {dataset} | {method} | {s['train_gflops_mean']:.1f} | {100 * s['train_peak_fraction']:.1f} "
-                    f"| {s['inference_gflops_mean']:.1f} | {100 * s['inference_peak_fraction']:.1f} "
-                    f"| {s['inference_model_gflops_mean']:.1f} | {100 * s['inference_model_peak_fraction']:.1f} |"
+                    f"| {dataset} | {method} | {s['train_gflops_mean']:.1f} | {_percent(s['train_peak_fraction'])} "
+                    f"| {s['inference_gflops_mean']:.1f} | {_percent(s['inference_peak_fraction'])} "
+                    f"| {s['inference_model_gflops_mean']:.1f} | {_percent(s['inference_model_peak_fraction'])} |"
                 )
     if efficiency:
         lines += [
