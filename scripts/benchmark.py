@@ -399,9 +399,9 @@ def measure_matmul_peak(
 ) -> tuple[float, str]:
     """Best GFLOP/s of `size` x `size` matmuls on the device textcnn trains on, and the dtype used.
 
-    CPU: fp32 with `threads` torch threads. CUDA: the dtype textcnn's autocast computes in (bf16,
-    else fp16), at least 8192 x 8192, `CUDA_MATMULS_PER_TIMING` products between synchronisations
-    (one small product is shorter than the timer's resolution).
+    CPU: fp32 with `threads` torch threads. A GPU: the dtype textcnn's autocast computes in (CUDA:
+    bf16, else fp16; fp32 elsewhere), `CUDA_MATMULS_PER_TIMING` products between synchronisations
+    (one product is shorter than the timer's resolution).
     """
     import torch
 

@@ -153,7 +153,7 @@ def train_model(
             batches = (batches * group.world_size)[:usable][group.rank :: group.world_size]
         skip, seen = done_steps, done_seen
         # Summed on the device: reading a GPU loss every step would make the host wait for each step.
-        total_loss = torch.tensor(done_loss, dtype=torch.float64, device=device)
+        total_loss = torch.tensor(done_loss, dtype=_sum_dtype(device), device=device)
         done_steps, done_loss, done_seen, done_seconds = 0, 0.0, 0, 0.0
         bar = tqdm(
             batches[skip:],
@@ -191,9 +191,9 @@ def train_model(
             scaler.step(optimizer)
             scaler.update()
             model.apply_max_norm(config.max_norm)
-            total_loss += loss.detach().double() * len(batch_indices)
+            total_loss += loss.detach().to(total_loss.dtype) * len(batch_indices)
             seen += len(batch_indices)
-            if not bar.disable and (step + 1) % LOSS_DISPLAY_EVERY == 0:
+            if not bar.disable and ((step + 1) % LOSS_DISPLAY_EVERY == 0 or step + 1 == len(batches)):
                 bar.set_postfix(loss=f"{total_loss.item() / seen:.4f}")
         bar.close()
         if result.interrupted:
@@ -290,6 +290,11 @@ def _stop_requested(should_stop: Callable[[], bool] | None, group: ProcessGroup,
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         stop = bool(flag.item())
     return stop
+
+
+def _sum_dtype(device: torch.device) -> torch.dtype:
+    """float64 for running sums, except on Apple's MPS, which has no float64."""
+    return torch.float32 if device.type == "mps" else torch.float64
 
 
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
