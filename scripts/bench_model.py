@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from benchmark import measure_matmul_peak  # this folder is on sys.path when run as a script
 from torch.nn import functional as F
 
 from textcnn.config import ModelConfig
@@ -121,13 +122,6 @@ def make_batch(batch: int, width: int, vocab_size: int, generator: torch.Generat
     return ids.masked_fill(torch.arange(width).unsqueeze(0) >= lengths.unsqueeze(1), 0)
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.matmul(a, b)
-    best = min(_timed(lambda: torch.matmul(a, b)) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
-
-
 def _timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
@@ -166,7 +160,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, variants agree with reference to < 1e-5")
     for threads in args.threads:
         torch.set_num_threads(threads)
-        peak = matmul_peak_gflops()
+        peak, _ = measure_matmul_peak(threads)  # fp32, 2048^2, on the CPU
         print(f"\nthreads={threads}  fp32 matmul peak (2048^2): {peak:.1f} GFLOP/s")
         print(f"{'shape':<22} {'variant':<10} {'rows/s':>9} {'ms':>8} {'GFLOP/s':>8} {'% peak':>7} {'speed-up':>8}")
         for name, batch, width, training in SHAPES:

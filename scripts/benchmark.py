@@ -407,9 +407,12 @@ def measure_matmul_peak(
 
     from textcnn.devices import autocast_dtype
 
-    if device != "cpu":
-        target = torch.device(device)
-        dtype = autocast_dtype(target) or torch.float32
+    target = torch.device(device)
+    dtype = autocast_dtype(target) or torch.float32
+    products = 1 if target.type == "cpu" else CUDA_MATMULS_PER_TIMING
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
         generator = torch.Generator(device=target).manual_seed(0)
         a = torch.randn(size, size, generator=generator, device=target, dtype=dtype)
         b = torch.randn(size, size, generator=generator, device=target, dtype=dtype)
@@ -418,31 +421,17 @@ def measure_matmul_peak(
         best = float("inf")
         for _ in range(repeats):
             started = time.perf_counter()
-            for _ in range(CUDA_MATMULS_PER_TIMING):
+            for _ in range(products):
                 torch.matmul(a, b)
             synchronize(target)
-            best = min(best, (time.perf_counter() - started) / CUDA_MATMULS_PER_TIMING)
-        return 2 * size**3 / best / 1e9, str(dtype).removeprefix("torch.")
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        generator = torch.Generator().manual_seed(0)
-        a = torch.randn(size, size, generator=generator)
-        b = torch.randn(size, size, generator=generator)
-        torch.matmul(a, b)  # warm-up
-        best = float("inf")
-        for _ in range(repeats):
-            started = time.perf_counter()
-            torch.matmul(a, b)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, (time.perf_counter() - started) / products)
     finally:
         torch.set_num_threads(previous)
-    return 2 * size**3 / best / 1e9, "float32"
+    return 2 * size**3 / best / 1e9, str(dtype).removeprefix("torch.")
 
 
 def synchronize(device: Any) -> None:
-    """Wait for the GPU's queued work, so that wall-clock timings cover it."""
+    """Wait for the GPU's queued work, so that wall-clock timings cover it (nothing to wait for on CPU)."""
     import torch
 
     if device.type == "cuda":
