@@ -145,7 +145,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=20_000, num_classes=2, embedding_mode=args.mode)
+    # The reference and the rejected variants are narrow convolutions: compare the library like for like.
+    config = ModelConfig(vocab_size=20_000, num_classes=2, embedding_mode=args.mode, wide_convolution=False)
     model = TextCNN(config)
     generator = torch.Generator().manual_seed(0)
     batches = {name: make_batch(b, t, config.vocab_size, generator) for name, b, t, _ in SHAPES}
