@@ -163,7 +163,14 @@ def test_existing_model_is_not_overwritten_without_flag(trained) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--kernel-sizes", "0"), ("--kernel-sizes", "3,x"), ("--dropout", "-0.1"), ("--epochs", "0")],
+    [
+        ("--kernel-sizes", "0"),
+        ("--kernel-sizes", "3,x"),
+        ("--dropout", "-0.1"),
+        ("--epochs", "0"),
+        ("--num-filters", "0"),
+        ("--max-length", "long"),
+    ],
 )
 def test_invalid_option_values_are_usage_errors(tmp_path, option: str, value: str) -> None:
     write_csv(tmp_path / "d.csv", 12, seed=0)

@@ -10,6 +10,10 @@ import click
 from textcnn import TextCNNClassifier
 from textcnn.cli.train import train_command
 from textcnn.config import ModelConfig, TrainConfig
+from textcnn.sizing import AUTO, resolve_sizing
+
+AUTO_SIZES = ("max_length", "num_filters")
+AUTO_SIZES_ON_SENTENCES = resolve_sizing(AUTO, AUTO, median_tokens=20.0)
 
 
 def estimator_defaults() -> dict:
@@ -22,10 +26,17 @@ def estimator_defaults() -> dict:
 
 def test_estimator_defaults_match_the_config_dataclasses() -> None:
     defaults = estimator_defaults()
+    checked = 0
     for config in (TrainConfig, ModelConfig):
         for field in dataclasses.fields(config):
             if field.name in defaults and field.default is not dataclasses.MISSING and defaults[field.name] is not None:
-                assert defaults[field.name] == field.default, field.name
+                expected = defaults[field.name]
+                if field.name in AUTO_SIZES:  # "auto" resolves to the dataclass default on sentences
+                    assert expected == AUTO, field.name
+                    expected = getattr(AUTO_SIZES_ON_SENTENCES, field.name)
+                assert expected == field.default, field.name
+                checked += 1
+    assert checked >= 15
 
 
 def test_cli_train_defaults_match_the_estimator() -> None:

@@ -11,6 +11,7 @@ import datasets
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
+from tokenizers import Tokenizer
 
 from textcnn.checkpoint import CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
 from textcnn.config import ModelConfig, TrainConfig
@@ -21,6 +22,16 @@ from textcnn.inference import predict_probabilities
 from textcnn.model import TextCNN
 from textcnn.persistence import load_model_dir, save_model_dir, to_json_value
 from textcnn.projection import projection_for
+from textcnn.sizing import (
+    AUTO,
+    DOCUMENT_MEDIAN_TOKENS,
+    Sizing,
+    check_size,
+    is_auto,
+    median_token_count,
+    resolve_sizing,
+    sample_positions,
+)
 from textcnn.tokenization import (
     PAD_TOKEN,
     UNK_TOKEN,
@@ -67,7 +78,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
 
     Pretrained word vectors (`vectors`, a word2vec / GloVe / fastText file) and Kim's four
     `embedding_mode`s are described in `textcnn.transfer`: `None` means "rand" without vectors and
-    "non-static" with them; `embedding_dim=None` means 300, or the vectors' size. `init_from` (a
+    "non-static" with them; `embedding_dim=None` means 300, or the vectors' size. `max_length` and
+    `num_filters` "auto" mean Kim's 256 tokens and 100 filters for sentences, 512 and 300 when the
+    median training text has 128 tokens or more (`textcnn.sizing`; the resolved sizes are in
+    `model_.config`, the median in `median_tokens_`). `init_from` (a
     model directory) reuses that model's tokenizer, embeddings and convolutions and trains a new
     output layer, with the features frozen if `freeze_features`.
     """
@@ -77,9 +91,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         *,
         embedding_dim: int | None = None,
         kernel_sizes: Sequence[int] = (3, 4, 5),
-        num_filters: int = 100,
+        num_filters: int | str = AUTO,
         dropout: float = 0.5,
-        max_length: int = 256,
+        max_length: int | str = AUTO,
         truncation: str = "head+tail",
         pooling: str = "max",
         wide_convolution: bool = True,
@@ -204,18 +218,20 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError("the validation data is empty after removing labels unseen in training")
 
         source = load_source_model(self.init_from) if self.init_from is not None else None
+        tokenizer: Tokenizer | None = None
         if checkpoint is not None:
             tokenizer = checkpoint.tokenizer  # the resumed run must map words to the same ids
         elif source is not None:
             tokenizer = source.tokenizer
         elif self.tokenizer is not None:
             tokenizer = prepare_tokenizer(load_tokenizer(self.tokenizer))
-        else:
+        sizing = self._sizing(train, tokenizer)
+        if tokenizer is None:
             tokenizer = train_tokenizer(
                 train[TEXT],
                 min_freq=train_config.min_freq,
                 max_vocab=train_config.max_vocab,
-                max_length=self.max_length,
+                max_length=sizing.max_length,
                 truncation=self.truncation,
             )
         pad_id = tokenizer.token_to_id(PAD_TOKEN)
@@ -229,8 +245,11 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             vocab_size=tokenizer.get_vocab_size(),
             num_classes=len(classes),
             pad_id=pad_id,
-            **embedding_settings(
-                embedding_dim=self.embedding_dim, embedding_mode=self.embedding_mode, vectors=vectors, source=source
+            **(
+                {"max_length": sizing.max_length, "num_filters": sizing.num_filters}
+                | embedding_settings(
+                    embedding_dim=self.embedding_dim, embedding_mode=self.embedding_mode, vectors=vectors, source=source
+                )
             ),
         )
 
@@ -333,6 +352,29 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         return estimator
 
     # ----------------------------------------------------------------- helpers
+    def _sizing(self, train: datasets.Dataset, tokenizer: Tokenizer | None) -> Sizing:
+        """Resolve "auto" `max_length` / `num_filters` from the training texts' median length."""
+        try:
+            check_size("max_length", self.max_length)
+            check_size("num_filters", self.num_filters)
+        except ValueError as error:
+            raise TextCNNError(str(error)) from None
+        median = None
+        if is_auto(self.max_length) or is_auto(self.num_filters):
+            median = median_token_count(train.select(sample_positions(len(train)))[TEXT], tokenizer)
+        sizing = resolve_sizing(self.max_length, self.num_filters, median)
+        if median is not None:
+            kind = "documents" if median >= DOCUMENT_MEDIAN_TOKENS else "sentences"
+            logger.info(
+                "median training text: %g tokens (%s): max_length %d, %d filters per width",
+                median,
+                kind,
+                sizing.max_length,
+                sizing.num_filters,
+            )
+        self.median_tokens_ = median
+        return sizing
+
     def _model_config(self, *, vocab_size: int, num_classes: int, pad_id: int, **decided: Any) -> ModelConfig:
         """`decided`: fields fixed by pretrained vectors or an `init_from` model (see `embedding_settings`)."""
         try:

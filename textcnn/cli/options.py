@@ -81,6 +81,23 @@ class KernelSizes(click.ParamType):
         return sizes
 
 
+class IntOrAuto(click.ParamType):
+    """A positive integer, or "auto" for a size textcnn decides from the training data."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            number = int(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
+        if number < 1:
+            self.fail(f"{value!r} must be >= 1 (or 'auto')", param, ctx)
+        return number
+
+
 def transfer_options(f: F) -> F:
     """Pretrained word vectors, Kim's embedding modes and fine-tuning another model (`textcnn train`)."""
     f = click.option(

@@ -10,6 +10,7 @@ import click
 from textcnn.checkpoint import check_output_dir, remove_checkpoint
 from textcnn.classifier import TextCNNClassifier
 from textcnn.cli.options import (
+    IntOrAuto,
     KernelSizes,
     bad_rows_option,
     batch_size_option,
@@ -83,7 +84,13 @@ Examples:
 )
 @transfer_options
 @click.option("--kernel-sizes", type=KernelSizes(), default="3,4,5", show_default=True, help="Convolution widths.")
-@click.option("--num-filters", type=click.IntRange(min=1), default=100, show_default=True, help="Filters per width.")
+@click.option(
+    "--num-filters",
+    type=IntOrAuto(),
+    default="auto",
+    show_default=True,
+    help="Filters per width; auto: 100 (Kim 2014), 300 when the median training text has >= 128 tokens.",
+)
 @click.option(
     "--dropout",
     type=click.FloatRange(min=0, max=1, max_open=True),
@@ -111,7 +118,13 @@ Examples:
     show_default=True,
     help="Features per filter: its max over the text (Kim 2014), or its max and its mean.",
 )
-@click.option("--max-length", type=click.IntRange(min=1), default=256, show_default=True, help="Tokens kept per text.")
+@click.option(
+    "--max-length",
+    type=IntOrAuto(),
+    default="auto",
+    show_default=True,
+    help="Tokens kept per text; auto: 256, 512 when the median training text has >= 128 tokens.",
+)
 @click.option(
     "--truncation",
     type=click.Choice(TRUNCATIONS),
