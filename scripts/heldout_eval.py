@@ -28,6 +28,15 @@ def parse_param(text: str) -> tuple[str, object]:
         return name, value
 
 
+def heldout_split(
+    dataset: Path, heldout: float = 0.15, split_seed: int = 123
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(fit texts, held-out texts, fit labels, held-out labels) from `dataset`/train.csv, stratified."""
+    data = select_columns(load_source(dataset / "train.csv"), source="train.csv")
+    texts, labels = np.array(data[TEXT], dtype=object), np.array(data[LABEL])
+    return train_test_split(texts, labels, test_size=heldout, stratify=labels, random_state=split_seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path, help="folder holding train.csv (text,label)")
@@ -37,11 +46,7 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=123)
     args = parser.parse_args()
 
-    data = select_columns(load_source(args.dataset / "train.csv"), source="train.csv")
-    texts, labels = np.array(data[TEXT], dtype=object), np.array(data[LABEL])
-    fit_x, held_x, fit_y, held_y = train_test_split(
-        texts, labels, test_size=args.heldout, stratify=labels, random_state=args.split_seed
-    )
+    fit_x, held_x, fit_y, held_y = heldout_split(args.dataset, args.heldout, args.split_seed)
     params = dict(parse_param(p) for p in args.param)
     started = time.perf_counter()
     classifier = TextCNNClassifier(seed=args.seed, **params).fit(fit_x, fit_y)

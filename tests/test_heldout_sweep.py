@@ -1,0 +1,59 @@
+"""scripts/heldout_sweep.py: a real two-worker sweep on a tiny generated dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from conftest import make_corpus
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+TINY = ["embedding_dim=8", "num_filters=4", "epochs=2", "batch_size=16", "lr=0.005", "device=cpu"]
+
+
+def run_sweep(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS.parent), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / "heldout_sweep.py"), *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_sweep_runs_every_variant_and_seed_and_tabulates_them(tmp_path: Path) -> None:
+    texts, labels = make_corpus(200, seed=3)
+    (tmp_path / "topics").mkdir()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "topics" / "train.csv", index=False)
+    out = tmp_path / "sweep.jsonl"
+    common = [arg for setting in TINY for arg in ("--param", setting)]
+    result = run_sweep(
+        "--data-root", str(tmp_path), "--datasets", "topics", "--seeds", "2", "--workers", "2",
+        "--variant", "default", "--variant", "narrow wide_convolution=False kernel_sizes=2,3",
+        "--variant", "broken dropout=2.0", "--out", str(out), *common,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((r["variant"], r["seed"]) for r in rows) == [
+        (variant, seed) for variant in ("broken", "default", "narrow") for seed in (0, 1)
+    ]
+    for row in rows:
+        if row["variant"] == "broken":
+            assert "dropout" in row["error"]
+            continue
+        assert row["heldout_rows"] == 30  # 15% of 200, stratified
+        assert 0.0 <= row["heldout_accuracy"] <= 1.0
+        assert row["params"]["num_filters"] == 4
+    narrow = [r for r in rows if r["variant"] == "narrow"]
+    assert all(r["params"]["kernel_sizes"] == [2, 3] for r in narrow)  # a tuple, as JSON writes it
+    assert all(r["params"]["wide_convolution"] is False for r in narrow)
+    default_mean = sum(r["heldout_accuracy"] for r in rows if r["variant"] == "default") / 2
+    assert f"| default | {default_mean:.4f} (2) |" in result.stdout
+    assert "| broken |  |" in result.stdout
+
+
+def test_missing_dataset_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_sweep("--data-root", str(tmp_path), "--datasets", "nope", "--variant", "default", "--out", "x")
+    assert result.returncode == 2
+    assert "no train.csv" in result.stderr.strip().splitlines()[-1]
