@@ -86,6 +86,9 @@ class IntOrAuto(click.ParamType):
 
     name = "N|auto"
 
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return self.name  # click would upper-case the name, and "AUTO" is not what to type
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
         if value == "auto" or isinstance(value, int):
             return value
