@@ -127,21 +127,20 @@ def main(argv: list[str] | None = None) -> None:
     # spawn: a forked child cannot use CUDA once its parent has, and torch threads do not survive fork well.
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(args.workers, len(jobs))) as pool, args.out.open("a") as out:
-        pending = [pool.apply_async(fit_and_score, (job,)) for job in jobs]
-        while pending and (args.deadline is None or time.perf_counter() - started < args.deadline):
-            for handle in [h for h in pending if h.ready()]:
-                pending.remove(handle)
-                results.append(handle.get())
-                out.write(json.dumps(results[-1]) + "\n")
-                out.flush()
-                error = results[-1].get("error")
-                print(
-                    f"{len(results)}/{len(jobs)} {results[-1]['variant']} {results[-1]['dataset']} "
-                    f"seed={results[-1]['seed']} "
-                    + (f"error: {error}" if error else f"heldout_accuracy={results[-1]['heldout_accuracy']:.4f}"),
-                    flush=True,
-                )
-            time.sleep(0.2)
+        finished = pool.imap_unordered(fit_and_score, jobs)
+        while len(results) < len(jobs):
+            left = None if args.deadline is None else args.deadline - (time.perf_counter() - started)
+            try:
+                result = finished.next(timeout=None if left is None else max(left, 0.0))
+            except multiprocessing.TimeoutError:
+                break
+            results.append(result)
+            out.write(json.dumps(result) + "\n")
+            out.flush()
+            error = result.get("error")
+            score = f"error: {error}" if error else f"heldout_accuracy={result['heldout_accuracy']:.4f}"
+            run = f"{result['variant']} {result['dataset']} seed={result['seed']}"
+            print(f"{len(results)}/{len(jobs)} {run} {score}", flush=True)
         pool.terminate()
     print(f"\n{len(results)} of {len(jobs)} runs in {time.perf_counter() - started:.0f} s; results in {args.out}\n")
     print(summary_table(results, [name for name, _ in variants], datasets))

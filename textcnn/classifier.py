@@ -24,7 +24,6 @@ from textcnn.persistence import load_model_dir, save_model_dir, to_json_value
 from textcnn.projection import projection_for
 from textcnn.sizing import (
     AUTO,
-    DOCUMENT_MEDIAN_TOKENS,
     Sizing,
     check_size,
     is_auto,
@@ -364,11 +363,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             median = median_token_count(train.select(sample_positions(len(train)))[TEXT], tokenizer)
         sizing = resolve_sizing(self.max_length, self.num_filters, median)
         if median is not None:
-            kind = "documents" if median >= DOCUMENT_MEDIAN_TOKENS else "sentences"
             logger.info(
                 "median training text: %g tokens (%s): max_length %d, %d filters per width",
                 median,
-                kind,
+                "documents" if sizing.for_documents else "sentences",
                 sizing.max_length,
                 sizing.num_filters,
             )

@@ -41,6 +41,15 @@ class Sizing:
     num_filters: int
     median_tokens: float | None
 
+    @property
+    def for_documents(self) -> bool:
+        """Whether the training texts were long enough to count as documents."""
+        return self.median_tokens is not None and is_document_length(self.median_tokens)
+
+
+def is_document_length(median_tokens: float) -> bool:
+    return median_tokens >= DOCUMENT_MEDIAN_TOKENS
+
 
 def is_auto(value: object) -> bool:
     return isinstance(value, str) and value == AUTO
@@ -87,7 +96,7 @@ def resolve_sizing(max_length: int | str, num_filters: int | str, median_tokens:
         return Sizing(int(max_length), int(num_filters), None)
     if median_tokens is None:
         raise ValueError("an 'auto' size needs the median token count of the training texts")
-    documents = median_tokens >= DOCUMENT_MEDIAN_TOKENS
+    documents = is_document_length(median_tokens)
     return Sizing(
         max_length=(DOCUMENT_MAX_LENGTH if documents else SENTENCE_MAX_LENGTH)
         if is_auto(max_length)

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from textcnn.sizing import AUTO
+
 F = Callable[..., Any]
 
 
@@ -90,14 +92,14 @@ class IntOrAuto(click.ParamType):
         return self.name  # click would upper-case the name, and "AUTO" is not what to type
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
-        if value == "auto" or isinstance(value, int):
+        if value == AUTO or isinstance(value, int):
             return value
         try:
             number = int(str(value))
         except ValueError:
-            self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
+            self.fail(f"{value!r} is neither a whole number nor {AUTO!r}", param, ctx)
         if number < 1:
-            self.fail(f"{value!r} must be >= 1 (or 'auto')", param, ctx)
+            self.fail(f"{value!r} must be >= 1 (or {AUTO!r})", param, ctx)
         return number
 
 

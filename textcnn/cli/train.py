@@ -23,8 +23,18 @@ from textcnn.cli.options import (
 from textcnn.config import POOLINGS, TRUNCATIONS
 from textcnn.data import load_source, select_columns
 from textcnn.interruption import StopFlag, stop_on_signals
+from textcnn.sizing import (
+    AUTO,
+    DOCUMENT_MAX_LENGTH,
+    DOCUMENT_MEDIAN_TOKENS,
+    DOCUMENT_NUM_FILTERS,
+    SENTENCE_MAX_LENGTH,
+    SENTENCE_NUM_FILTERS,
+)
 
 logger = logging.getLogger(__name__)
+
+FOR_DOCUMENTS = f"when the median training text has >= {DOCUMENT_MEDIAN_TOKENS} tokens"
 
 EXAMPLES = """
 \b
@@ -87,9 +97,9 @@ Examples:
 @click.option(
     "--num-filters",
     type=IntOrAuto(),
-    default="auto",
+    default=AUTO,
     show_default=True,
-    help="Filters per width; auto: 100 (Kim 2014), 300 when the median training text has >= 128 tokens.",
+    help=f"Filters per width; auto: {SENTENCE_NUM_FILTERS} (Kim 2014), {DOCUMENT_NUM_FILTERS} {FOR_DOCUMENTS}.",
 )
 @click.option(
     "--dropout",
@@ -121,9 +131,9 @@ Examples:
 @click.option(
     "--max-length",
     type=IntOrAuto(),
-    default="auto",
+    default=AUTO,
     show_default=True,
-    help="Tokens kept per text; auto: 256, 512 when the median training text has >= 128 tokens.",
+    help=f"Tokens kept per text; auto: {SENTENCE_MAX_LENGTH}, {DOCUMENT_MAX_LENGTH} {FOR_DOCUMENTS}.",
 )
 @click.option(
     "--truncation",
