@@ -23,6 +23,7 @@ Examples:
   python scripts/benchmark.py --datasets trec --methods tfidf      # one baseline on one dataset
   python scripts/benchmark.py --datasets mr --max-train 2000 --textcnn-param epochs=2   # smoke run
   python scripts/benchmark.py --datasets imdb --methods textcnn --vectors imdb.w2v   # + non-static
+  python scripts/benchmark.py --datasets imdb --methods textcnn --parallel 3 --threads 1   # 3 seeds at once (GPU)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -394,6 +396,28 @@ def run_job(job: Job, workdir: Path) -> dict[str, Any]:
     return json.loads(result_path.read_text())
 
 
+def run_jobs(jobs: Sequence[Job], workdir: Path, parallel: int) -> list[dict[str, Any]]:
+    """Results of `jobs`, in order, running up to `parallel` worker subprocesses at once.
+
+    More than one at a time suits a machine with many cores or a GPU (give each run `--threads 1`);
+    the runs then share the machine, so their timings are no longer each method's own.
+    """
+    results: list[dict[str, Any]] = [{} for _ in jobs]
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = {pool.submit(timed, run_job, job, workdir): index for index, job in enumerate(jobs)}
+        for finished, future in enumerate(as_completed(futures), 1):
+            index = futures[future]
+            (result, seconds), job = future.result(), jobs[index]
+            results[index] = result
+            outcome = f"error: {result['error']}" if "error" in result else f"accuracy {result['accuracy']:.4f}"
+            print(
+                f"[{finished}/{len(jobs)}] {job.dataset} {job.method} seed {job.seed}: {outcome} ({seconds:.0f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
+
+
 def measure_matmul_peak(
     threads: int, size: int = MATMUL_SIZE, repeats: int = MATMUL_REPEATS, device: str = "cpu"
 ) -> tuple[float, str]:
@@ -665,7 +689,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
     datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]
     check_data(args.data_root, datasets)
-    for option in ("seeds", "max_train", "max_test", "threads"):
+    for option in ("seeds", "max_train", "max_test", "threads", "parallel"):
         value = getattr(args, option)
         if value is not None and value < 1:
             raise user_error(f"--{option.replace('_', '-')} must be >= 1, got {value}")
@@ -694,17 +718,12 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
         for method in methods
         for seed in (range(1) if method == "tfidf" else range(args.seeds))
     ]
+    if args.parallel > 1:
+        notes.append(f"{args.parallel} runs at a time: their times, throughputs and efficiencies overlap one another")
     results: dict[str, dict[str, Any]] = {dataset: {m: {"runs": []} for m in methods} for dataset in datasets}
     with tempfile.TemporaryDirectory(prefix="textcnn-bench-") as workdir:
-        for number, job in enumerate(jobs, 1):
-            result, seconds = timed(run_job, job, Path(workdir))
+        for job, result in zip(jobs, run_jobs(jobs, Path(workdir), args.parallel), strict=True):
             results[job.dataset][job.method]["runs"].append(result)
-            outcome = f"error: {result['error']}" if "error" in result else f"accuracy {result['accuracy']:.4f}"
-            print(
-                f"[{number}/{len(jobs)}] {job.dataset} {job.method} seed {job.seed}: {outcome} ({seconds:.0f}s)",
-                file=sys.stderr,
-                flush=True,
-            )
     peaks.append(measure_matmul_peak(threads, matmul_size, device=device)[0])
     peak = max(peaks)
     for methods_results in results.values():
@@ -719,6 +738,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "datasets": datasets,
             "methods": methods,
             "seeds": args.seeds,
+            "parallel": args.parallel,
             "max_train": args.max_train,
             "max_test": args.max_test,
             "textcnn_params": textcnn_params,
@@ -769,6 +789,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-train", type=int, help="use at most N (shuffled) training rows, for smoke runs")
     parser.add_argument("--max-test", type=int, help="use at most N (shuffled) test rows, for smoke runs")
     parser.add_argument("--threads", type=int, help="torch/fastText threads (default: torch's default)")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="runs at a time (default %(default)s; more overlaps their timings: for many-core or GPU machines)",
+    )
     parser.add_argument("--matmul-size", type=int, default=MATMUL_SIZE, help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     return parser

@@ -217,3 +217,17 @@ def test_a_failing_run_is_recorded_and_shown_not_fatal(data_root: Path, tmp_path
     markdown = bench.render_markdown(report)
     assert f"| gone | tfidf | 0 | failed: {result['error']} |" in markdown
     assert "Note: fastText skipped" in markdown
+
+
+def test_parallel_runs_come_back_in_job_order_with_sequential_scores(smoke, data_root: Path, tmp_path: Path) -> None:
+    _, report, _, _ = smoke
+    jobs = [
+        bench.Job(method="tfidf", dataset=name, seed=0, data_root=str(data_root), threads=1, max_test=100)
+        for name in ("withdev", "gone", "nodev")
+    ]
+    results = bench.run_jobs(jobs, tmp_path, parallel=3)
+    assert [r["dataset"] for r in results] == ["withdev", "gone", "nodev"]
+    assert "error" in results[1]
+    for result in (results[0], results[2]):
+        sequential = report["results"][result["dataset"]]["tfidf"]["runs"][0]
+        assert result["accuracy"] == sequential["accuracy"]  # tfidf is deterministic: same rows, same score
