@@ -28,16 +28,37 @@ def training_batches(
     return batches
 
 
-def inference_batches(lengths: Sequence[int] | np.ndarray, batch_size: int) -> list[np.ndarray]:
+def inference_batches(
+    lengths: Sequence[int] | np.ndarray, batch_size: int, max_tokens: int | None = None
+) -> list[np.ndarray]:
     """Batches of indices of similar lengths, longest batch first (the caller restores input order).
 
     Longest first: each later batch's buffers then fit in memory the allocator already holds.
     In ascending order every batch needs slightly larger buffers than all before it, and glibc's
     heap grows by hundreds of MB per few thousand texts.
+
+    With `max_tokens`, a batch also holds no more texts than keep its padded size (texts x its
+    longest text) within that many tokens. The count starts there for the longest texts and only
+    doubles as lengths fall, when the doubled batch is no larger than the one before it: padded
+    sizes never grow, so every batch reuses memory a previous one freed, and only a few shapes recur
+    (texts of varied counts and lengths would fragment the heap instead).
     """
     order = np.argsort(np.asarray(lengths), kind="stable")
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    return batches[::-1]
+    if max_tokens is None:
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        return batches[::-1]
+    order = order[::-1]
+    count = min(batch_size, max(1, max_tokens // max(int(lengths[order[0]]), 1))) if len(order) else 1
+    previous_size = count * (int(lengths[order[0]]) if len(order) else 0)
+    batches, start = [], 0
+    while start < len(order):
+        longest = int(lengths[order[start]])  # descending: the batch's first text is its longest
+        while count * 2 <= batch_size and count * 2 * longest <= previous_size:
+            count *= 2
+        batches.append(order[start : start + count][::-1])
+        previous_size = count * longest
+        start += count
+    return batches
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int, min_length: int = 1) -> torch.Tensor:

@@ -8,9 +8,21 @@ import numpy as np
 import torch
 
 from textcnn.batching import inference_batches, pad_batch
+from textcnn.config import ModelConfig
 from textcnn.devices import autocast
 from textcnn.model import TextCNN
 from textcnn.projection import TokenProjection
+
+#: On a CPU a batch's convolution outputs (texts x tokens x filters) stay under this many values.
+#: Larger batches of long texts are slower there, not faster (fresh buffers of hundreds of MB cost
+#: page faults instead of being reused) and raise peak memory: `scripts/bench_predict_batches.py`.
+#: Sentence batches (256 texts of tens of tokens) stay far below it; a GPU takes whole batches.
+CPU_BATCH_ACTIVATIONS = 2**24
+
+
+def cpu_batch_tokens(config: ModelConfig) -> int:
+    """Most padded tokens in one CPU inference batch of a model with this `config`."""
+    return max(1, CPU_BATCH_ACTIVATIONS // (config.num_filters * len(config.kernel_sizes)))
 
 
 @torch.inference_mode()
@@ -21,19 +33,25 @@ def predict_logits(
     batch_size: int = 256,
     device: torch.device | None = None,
     projection: TokenProjection | None = None,
+    max_batch_tokens: int | str | None = "auto",
 ) -> np.ndarray:
     """Logits (n, num_classes) as float32, rows in the order of `sequences`.
 
     With a `projection` (built from `model`'s current weights) the convolutions are replaced by
     its table lookups: same logits up to float rounding, about 10x less work.
+
+    A batch holds at most `batch_size` texts and, with `max_batch_tokens`, at most that many padded
+    tokens; "auto" is `cpu_batch_tokens` on a CPU and no token limit elsewhere.
     """
     device = device or next(model.parameters()).device
+    if max_batch_tokens == "auto":
+        max_batch_tokens = cpu_batch_tokens(model.config) if device.type == "cpu" else None
     was_training = model.training
     model.eval()
     out = np.empty((len(sequences), model.config.num_classes), dtype=np.float32)
     lengths = [len(s) for s in sequences]
     try:
-        for batch_indices in inference_batches(lengths, batch_size):
+        for batch_indices in inference_batches(lengths, batch_size, max_batch_tokens):
             batch = pad_batch([sequences[i] for i in batch_indices], model.config.pad_id, model.min_length)
             batch = batch.to(device, non_blocking=device.type == "cuda")
             if projection is not None:

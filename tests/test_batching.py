@@ -1,0 +1,68 @@
+"""Length-aware inference batches, with and without a cap on padded tokens."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from textcnn.batching import inference_batches
+from textcnn.config import ModelConfig
+from textcnn.inference import CPU_BATCH_ACTIVATIONS, cpu_batch_tokens, predict_logits
+from textcnn.model import TextCNN
+
+
+def padded_sizes(batches: list[np.ndarray], lengths: np.ndarray) -> list[int]:
+    return [len(batch) * int(lengths[batch].max()) for batch in batches]
+
+
+@pytest.mark.parametrize("max_tokens", [None, 1, 40, 300, 10_000])
+def test_every_text_is_in_exactly_one_batch_longest_batches_first(max_tokens: int | None) -> None:
+    lengths = np.random.default_rng(0).integers(0, 60, size=500)
+    batches = inference_batches(lengths, 32, max_tokens)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(500))
+    assert all(1 <= len(batch) <= 32 for batch in batches)
+    longest = [int(lengths[batch].max()) for batch in batches]
+    assert longest == sorted(longest, reverse=True)
+
+
+def test_a_token_cap_bounds_padded_batch_sizes_and_they_never_grow() -> None:
+    lengths = np.random.default_rng(1).integers(1, 513, size=3000)
+    sizes = padded_sizes(inference_batches(lengths, 256, 18_000), lengths)
+    assert max(sizes) <= 18_000
+    assert all(later <= earlier for earlier, later in itertools.pairwise(sizes))
+    counts = {len(batch) for batch in inference_batches(lengths, 256, 18_000)}
+    assert len(counts) <= 8  # a few recurring shapes: the count only doubles as lengths fall
+
+
+def test_short_texts_still_fill_whole_batches_under_a_cap() -> None:
+    lengths = np.full(1000, 20)
+    assert [len(batch) for batch in inference_batches(lengths, 256, 18_000)][:3] == [256, 256, 256]
+
+
+def test_a_text_longer_than_the_cap_gets_a_batch_of_its_own() -> None:
+    lengths = np.array([5, 900, 5, 5])
+    batches = inference_batches(lengths, 4, 100)
+    assert batches[0].tolist() == [1]
+
+
+def test_the_cpu_cap_leaves_sentence_batches_whole_and_splits_document_batches() -> None:
+    sentences = ModelConfig(vocab_size=100, num_classes=2)  # Kim's 100 filters per width
+    documents = ModelConfig(vocab_size=100, num_classes=2, num_filters=300, max_length=512)
+    assert cpu_batch_tokens(sentences) // 64 >= 256  # 256 texts of up to 64 tokens: unchanged
+    assert cpu_batch_tokens(documents) // 512 < 256
+    assert cpu_batch_tokens(documents) * 300 * 3 <= CPU_BATCH_ACTIVATIONS
+
+
+def test_capped_batches_give_the_same_logits() -> None:
+    torch.manual_seed(0)
+    model = TextCNN(ModelConfig(vocab_size=50, num_classes=3, embedding_dim=8, num_filters=4))
+    rng = np.random.default_rng(2)
+    sequences = [rng.integers(1, 50, size=int(n)).tolist() for n in rng.integers(0, 40, size=90)]
+    whole = predict_logits(model, sequences, batch_size=32, max_batch_tokens=None)
+    capped = predict_logits(model, sequences, batch_size=32, max_batch_tokens=50)
+    automatic = predict_logits(model, sequences, batch_size=32)
+    np.testing.assert_allclose(capped, whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(automatic, whole, rtol=1e-5, atol=1e-6)
