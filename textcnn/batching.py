@@ -47,12 +47,13 @@ def inference_batches(
     if max_tokens is None:
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         return batches[::-1]
-    order = order[::-1]
-    count = min(batch_size, max(1, max_tokens // max(int(lengths[order[0]]), 1))) if len(order) else 1
-    previous_size = count * (int(lengths[order[0]]) if len(order) else 0)
-    batches, start = [], 0
+    order = order[::-1]  # longest first: each batch's first text is its longest
+    batches: list[np.ndarray] = []
+    count = previous_size = start = 0
     while start < len(order):
-        longest = int(lengths[order[start]])  # descending: the batch's first text is its longest
+        longest = int(lengths[order[start]])
+        if not batches:
+            count = min(batch_size, max(1, max_tokens // max(longest, 1)))
         while count * 2 <= batch_size and count * 2 * longest <= previous_size:
             count *= 2
         batches.append(order[start : start + count][::-1])
