@@ -21,7 +21,9 @@ import functools
 import json
 import multiprocessing
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -126,6 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     results: list[dict[str, Any]] = []
     # spawn: a forked child cannot use CUDA once its parent has, and torch threads do not survive fork well.
     context = multiprocessing.get_context("spawn")
+    # SIGTERM (e.g. `timeout`) exits through the `with` below, whose Pool.terminate() stops the
+    # workers; by default the parent would die alone and leave them fitting as orphans.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with context.Pool(min(args.workers, len(jobs))) as pool, args.out.open("a") as out:
         finished = pool.imap_unordered(fit_and_score, jobs)
         while len(results) < len(jobs):

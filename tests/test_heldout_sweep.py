@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import make_corpus
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
@@ -57,3 +60,41 @@ def test_missing_dataset_is_a_usage_error(tmp_path: Path) -> None:
     result = run_sweep("--data-root", str(tmp_path), "--datasets", "nope", "--variant", "default", "--out", "x")
     assert result.returncode == 2
     assert "no train.csv" in result.stderr.strip().splitlines()[-1]
+
+
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie has stopped; only its exit status is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux /proc")
+def test_sigterm_stops_the_workers_too(tmp_path: Path) -> None:
+    texts, labels = make_corpus(400, seed=4)
+    (tmp_path / "topics").mkdir()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "topics" / "train.csv", index=False)
+    slow = ["embedding_dim=8", "num_filters=4", "epochs=500", "patience=500", "batch_size=4", "device=cpu"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS.parent), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, str(SCRIPTS / "heldout_sweep.py"), "--data-root", str(tmp_path)]
+    command += ["--datasets", "topics", "--seeds", "2", "--workers", "2", "--variant", "default"]
+    command += ["--out", str(tmp_path / "sweep.jsonl"), *[arg for s in slow for arg in ("--param", s)]]
+    sweep = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(children_of(sweep.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + the resource tracker
+        time.sleep(0.2)
+    workers = children_of(sweep.pid)
+    assert len(workers) >= 3
+    time.sleep(1)
+    sweep.send_signal(signal.SIGTERM)
+    assert sweep.wait(timeout=30) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 20
+    while any(is_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(is_running(pid) for pid in workers)
