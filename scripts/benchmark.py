@@ -37,10 +37,12 @@ import platform
 import re
 import resource
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -383,17 +385,46 @@ def run_job(job: Job, workdir: Path) -> dict[str, Any]:
     env = dict(os.environ)
     package_root = str(Path(importlib.util.find_spec("textcnn").origin).parent.parent)  # the textcnn we run
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    completed = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", str(job_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    failure = {"method": job.method, "dataset": job.dataset, "seed": job.seed}
+    with _workers_lock:
+        if _stopping.is_set():
+            return failure | {"error": "stopped before it started"}
+        worker = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", str(job_path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _workers.add(worker)
+    try:
+        _, stderr = worker.communicate()
+    finally:
+        with _workers_lock:
+            _workers.discard(worker)
     result_path = job_path.with_suffix(".result.json")
-    if completed.returncode != 0 or not result_path.is_file():
-        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
-        return {"method": job.method, "dataset": job.dataset, "seed": job.seed, "error": lines[-1] if lines else "?"}
+    if worker.returncode != 0 or not result_path.is_file():
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        return failure | {"error": lines[-1] if lines else "?"}
     return json.loads(result_path.read_text())
+
+
+#: Worker subprocesses running now, so that a SIGTERM to the driver can end them (`stop_workers`).
+_workers: set[subprocess.Popen] = set()
+_workers_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def stop_workers(signum: int, frame: object) -> None:
+    """SIGTERM handler of the driver: kill the running workers, start no more, exit 128 + signum.
+
+    Without it the driver would die alone and its workers would go on fitting as orphans.
+    """
+    _stopping.set()
+    with _workers_lock:
+        for worker in _workers:
+            worker.kill()
+    sys.exit(128 + signum)
 
 
 def run_jobs(jobs: Sequence[Job], workdir: Path, parallel: int) -> list[dict[str, Any]]:
@@ -403,7 +434,8 @@ def run_jobs(jobs: Sequence[Job], workdir: Path, parallel: int) -> list[dict[str
     the runs then share the machine, so their timings are no longer each method's own.
     """
     results: list[dict[str, Any]] = [{} for _ in jobs]
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
+    pool = ThreadPoolExecutor(max_workers=parallel)
+    try:
         futures = {pool.submit(timed, run_job, job, workdir): index for index, job in enumerate(jobs)}
         for finished, future in enumerate(as_completed(futures), 1):
             index = futures[future]
@@ -415,6 +447,8 @@ def run_jobs(jobs: Sequence[Job], workdir: Path, parallel: int) -> list[dict[str
                 file=sys.stderr,
                 flush=True,
             )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on SIGTERM: queued runs never start
     return results
 
 
@@ -809,6 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from textcnn.errors import TextCNNError
 
     command = shlex.join(["python", "scripts/benchmark.py", *argv])
+    previous_handler = signal.signal(signal.SIGTERM, stop_workers)
     try:
         report = run_benchmark(args, command)
         markdown = render_markdown(report)
@@ -818,6 +853,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TextCNNError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     print(markdown)
     print(f"wrote {args.out / 'results.json'} and {args.out / 'results.md'}", file=sys.stderr)
     failed = [run for ds in report["results"].values() for m in ds.values() for run in m["runs"] if "error" in run]
