@@ -366,3 +366,25 @@ def test_iter_predictions_streams_probabilities_and_kept_columns(fitted, texts, 
     probs = np.vstack([c.probabilities for c in chunks])
     np.testing.assert_allclose(probs, expected(fitted, texts), atol=1e-5)
     assert [i for c in chunks for i in c.kept.column("id").to_pylist()] == [f"r{i}" for i in range(len(texts))]
+
+
+def test_jsonl_rows_keep_non_ascii_text_and_write_other_values_as_strings() -> None:
+    import datetime as dt
+    import io
+
+    import pyarrow as pa
+
+    from textcnn.prediction_writers import JsonlWriter
+
+    sink = io.BytesIO()
+    writer = JsonlWriter(sink, classes=["négatif", "正面"], top_k=2, probabilities=True)
+    kept = pa.table({"id": [1, 2], "day": [dt.date(2026, 11, 27), None], "note": ["café", "東京"]})
+    writer.write(kept, np.array([[0.25, 0.75], [0.5, 0.5]], dtype=np.float32))
+    lines = sink.getvalue().decode("utf-8").splitlines()
+    assert "正面" in lines[0] and "\\u" not in lines[0]  # UTF-8 as is, not escaped
+    first = json.loads(lines[0])
+    assert first["day"] == "2026-11-27" and first["note"] == "café"  # a date has no JSON type: its str()
+    assert first["label"] == "正面" and first["score"] == 0.75
+    assert [t["label"] for t in first["top_k"]] == ["正面", "négatif"]
+    assert first["probabilities"] == {"négatif": 0.25, "正面": 0.75}
+    assert json.loads(lines[1])["day"] is None

@@ -155,6 +155,8 @@ class JsonlWriter:
         self.top_k = top_k
         self.probabilities = probabilities
         self.reserved = {"label", "score", "top_k"} | ({"probabilities"} if probabilities else set())
+        # One encoder for every row: json.dumps with options builds a new one per call.
+        self.encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
     def write(self, kept: pa.Table | None, probabilities: np.ndarray) -> None:
         ranked = ranked_classes(probabilities, self.top_k).tolist()
@@ -173,7 +175,7 @@ class JsonlWriter:
             record["top_k"] = top
             if self.probabilities:
                 record["probabilities"] = dict(zip(self.class_keys, row, strict=True))
-            lines.append(json.dumps(record, ensure_ascii=False, default=str))
+            lines.append(self.encode(record))
         if lines:
             self.sink.write(("\n".join(lines) + "\n").encode("utf-8"))
 
