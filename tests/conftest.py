@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -79,6 +80,29 @@ def make_corpus(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
         texts.append(" ".join(words))
         targets.append(label)
     return texts, targets
+
+
+#: Linux exposes child processes under /proc; tests that need them skip elsewhere.
+HAS_PROC_CHILDREN = Path("/proc/self/task").exists()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Child processes of every thread of `pid` (a thread pool's subprocesses are its threads' children)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Whether `pid` still runs; a zombie has stopped (only its exit status is left)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_corpus
+from conftest import HAS_PROC_CHILDREN, child_pids, is_running, make_corpus
 
 from textcnn.errors import TextCNNError
 
@@ -236,7 +236,7 @@ def test_parallel_runs_come_back_in_job_order_with_sequential_scores(smoke, data
         assert result["accuracy"] == sequential["accuracy"]  # tfidf is deterministic: same rows, same score
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux /proc")
+@pytest.mark.skipif(not HAS_PROC_CHILDREN, reason="reads child processes from Linux /proc")
 def test_sigterm_ends_the_running_workers_too(data_root: Path, tmp_path: Path) -> None:
     slow = ["epochs=500", "patience=500", "batch_size=2", "embedding_dim=8", "num_filters=4", "device=cpu"]
     command = [sys.executable, str(SCRIPT), "--data-root", str(data_root), "--datasets", "nodev"]
@@ -244,29 +244,11 @@ def test_sigterm_ends_the_running_workers_too(data_root: Path, tmp_path: Path) -
     command += ["--matmul-size", "64", "--out", str(tmp_path), *[a for p in slow for a in ("--textcnn-param", p)]]
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while len(children_of(driver.pid)) < 2 and time.monotonic() < deadline:
+    while len(child_pids(driver.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    workers = children_of(driver.pid)
+    workers = child_pids(driver.pid)
     assert len(workers) == 2  # --parallel 2: two of the three seeds at once
     driver.send_signal(signal.SIGTERM)
     assert driver.wait(timeout=30) == 128 + signal.SIGTERM
-    assert not any(Path(f"/proc/{pid}").exists() and running(pid) for pid in workers)
+    assert not any(is_running(pid) for pid in workers)
     assert not (tmp_path / "results.json").exists()  # nothing half-written
-
-
-def children_of(pid: int) -> list[int]:
-    """Child processes of every thread of `pid` (the runs start from the driver's pool threads)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except FileNotFoundError:  # the thread ended meanwhile
-            continue
-    return found
-
-
-def running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_corpus
+from conftest import HAS_PROC_CHILDREN, child_pids, is_running, make_corpus
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 TINY = ["embedding_dim=8", "num_filters=4", "epochs=2", "batch_size=16", "lr=0.005", "device=cpu"]
@@ -62,20 +62,7 @@ def test_missing_dataset_is_a_usage_error(tmp_path: Path) -> None:
     assert "no train.csv" in result.stderr.strip().splitlines()[-1]
 
 
-def children_of(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-def is_running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")  # a zombie has stopped; only its exit status is left
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux /proc")
+@pytest.mark.skipif(not HAS_PROC_CHILDREN, reason="reads child processes from Linux /proc")
 def test_sigterm_stops_the_workers_too(tmp_path: Path) -> None:
     texts, labels = make_corpus(400, seed=4)
     (tmp_path / "topics").mkdir()
@@ -87,9 +74,9 @@ def test_sigterm_stops_the_workers_too(tmp_path: Path) -> None:
     command += ["--out", str(tmp_path / "sweep.jsonl"), *[arg for s in slow for arg in ("--param", s)]]
     sweep = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while len(children_of(sweep.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + the resource tracker
+    while len(child_pids(sweep.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + the resource tracker
         time.sleep(0.2)
-    workers = children_of(sweep.pid)
+    workers = child_pids(sweep.pid)
     assert len(workers) >= 3
     time.sleep(1)
     sweep.send_signal(signal.SIGTERM)
