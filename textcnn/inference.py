@@ -12,6 +12,7 @@ from textcnn.config import ModelConfig
 from textcnn.devices import autocast
 from textcnn.model import TextCNN
 from textcnn.projection import TokenProjection
+from textcnn.sizing import AUTO, is_auto
 
 #: On a CPU a batch's convolution outputs (texts x tokens x filters) stay under this many values.
 #: Larger batches of long texts are slower there, not faster (fresh buffers of hundreds of MB cost
@@ -33,7 +34,7 @@ def predict_logits(
     batch_size: int = 256,
     device: torch.device | None = None,
     projection: TokenProjection | None = None,
-    max_batch_tokens: int | str | None = "auto",
+    max_batch_tokens: int | str | None = AUTO,
 ) -> np.ndarray:
     """Logits (n, num_classes) as float32, rows in the order of `sequences`.
 
@@ -44,7 +45,7 @@ def predict_logits(
     tokens; "auto" is `cpu_batch_tokens` on a CPU and no token limit elsewhere.
     """
     device = device or next(model.parameters()).device
-    if max_batch_tokens == "auto":
+    if is_auto(max_batch_tokens):
         max_batch_tokens = cpu_batch_tokens(model.config) if device.type == "cpu" else None
     was_training = model.training
     model.eval()
