@@ -18,17 +18,26 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 TINY = ["embedding_dim=8", "num_filters=4", "epochs=2", "batch_size=16", "lr=0.005", "device=cpu"]
 
 
-def run_sweep(*args: str) -> subprocess.CompletedProcess:
+def sweep_command(*args: str) -> tuple[list[str], dict[str, str]]:
+    """The sweep's command line and an environment in which it imports this checkout's textcnn."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS.parent), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(SCRIPTS / "heldout_sweep.py"), *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    return [sys.executable, str(SCRIPTS / "heldout_sweep.py"), *args], env
+
+
+def run_sweep(*args: str) -> subprocess.CompletedProcess:
+    command, env = sweep_command(*args)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def write_topics(root: Path, rows: int, seed: int) -> None:
+    """A generated `topics/train.csv` under `root`."""
+    texts, labels = make_corpus(rows, seed=seed)
+    (root / "topics").mkdir()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(root / "topics" / "train.csv", index=False)
 
 
 def test_sweep_runs_every_variant_and_seed_and_tabulates_them(tmp_path: Path) -> None:
-    texts, labels = make_corpus(200, seed=3)
-    (tmp_path / "topics").mkdir()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "topics" / "train.csv", index=False)
+    write_topics(tmp_path, 200, seed=3)
     out = tmp_path / "sweep.jsonl"
     common = [arg for setting in TINY for arg in ("--param", setting)]
     result = run_sweep(
@@ -64,14 +73,12 @@ def test_missing_dataset_is_a_usage_error(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not HAS_PROC_CHILDREN, reason="reads child processes from Linux /proc")
 def test_sigterm_stops_the_workers_too(tmp_path: Path) -> None:
-    texts, labels = make_corpus(400, seed=4)
-    (tmp_path / "topics").mkdir()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "topics" / "train.csv", index=False)
+    write_topics(tmp_path, 400, seed=4)
     slow = ["embedding_dim=8", "num_filters=4", "epochs=500", "patience=500", "batch_size=4", "device=cpu"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS.parent), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, str(SCRIPTS / "heldout_sweep.py"), "--data-root", str(tmp_path)]
-    command += ["--datasets", "topics", "--seeds", "2", "--workers", "2", "--variant", "default"]
-    command += ["--out", str(tmp_path / "sweep.jsonl"), *[arg for s in slow for arg in ("--param", s)]]
+    command, env = sweep_command(
+        "--data-root", str(tmp_path), "--datasets", "topics", "--seeds", "2", "--workers", "2",
+        "--variant", "default", "--out", str(tmp_path / "sweep.jsonl"), *[a for s in slow for a in ("--param", s)],
+    )  # fmt: skip
     sweep = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(child_pids(sweep.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + the resource tracker
