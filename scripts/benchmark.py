@@ -548,10 +548,16 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def git_commit() -> str | None:
+def git_commit(repo: Path = REPO_ROOT) -> str | None:
+    """The commit, with "-dirty" when tracked files differ from it (a copy whose `.git` is stale
+    shows up so, instead of naming a commit that is not the code that ran)."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return out.stdout.strip() or None
     except (OSError, subprocess.CalledProcessError):

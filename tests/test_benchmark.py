@@ -142,6 +142,22 @@ def test_report_records_machine_and_command(smoke) -> None:
     assert (report["matmul_dtype"], report["matmul_size"]) == ("float32", 256)
 
 
+def test_commit_stamp_says_dirty_when_the_code_differs_from_the_commit(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        command = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args]
+        return subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "model.py").write_text("A = 1\n")
+    git("add", "model.py")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "--short=7", "HEAD")
+    assert bench.git_commit(tmp_path) == head
+    (tmp_path / "model.py").write_text("A = 2\n")
+    assert bench.git_commit(tmp_path) == head + "-dirty"
+    assert bench.git_commit(tmp_path / "missing") is None
+
+
 def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> None:
     _, report, markdown, _ = smoke
     rows = [line for line in markdown.splitlines() if line.startswith(("| withdev |", "| nodev |"))]
