@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,14 @@ def child_pids(pid: int) -> list[int]:
         except FileNotFoundError:  # the thread ended meanwhile
             continue
     return found
+
+
+def wait_for_children(pid: int, count: int, timeout: float = 60) -> list[int]:
+    """`pid`'s child processes once there are at least `count` of them (or at `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while len(child_pids(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return child_pids(pid)
 
 
 def is_running(pid: int) -> bool:

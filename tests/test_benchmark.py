@@ -8,11 +8,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import HAS_PROC_CHILDREN, child_pids, is_running, make_corpus
+from conftest import HAS_PROC_CHILDREN, is_running, make_corpus, wait_for_children
 
 from textcnn.errors import TextCNNError
 
@@ -259,10 +258,7 @@ def test_sigterm_ends_the_running_workers_too(data_root: Path, tmp_path: Path) -
     command += ["--methods", "textcnn", "--seeds", "3", "--parallel", "2", "--threads", "1"]
     command += ["--matmul-size", "64", "--out", str(tmp_path), *[a for p in slow for a in ("--textcnn-param", p)]]
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(child_pids(driver.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    workers = child_pids(driver.pid)
+    workers = wait_for_children(driver.pid, 2)
     assert len(workers) == 2  # --parallel 2: two of the three seeds at once
     driver.send_signal(signal.SIGTERM)
     assert driver.wait(timeout=30) == 128 + signal.SIGTERM

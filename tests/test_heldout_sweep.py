@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import HAS_PROC_CHILDREN, child_pids, is_running, make_corpus
+from conftest import HAS_PROC_CHILDREN, is_running, make_corpus, wait_for_children
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 TINY = ["embedding_dim=8", "num_filters=4", "epochs=2", "batch_size=16", "lr=0.005", "device=cpu"]
@@ -80,10 +80,7 @@ def test_sigterm_stops_the_workers_too(tmp_path: Path) -> None:
         "--variant", "default", "--out", str(tmp_path / "sweep.jsonl"), *[a for s in slow for a in ("--param", s)],
     )  # fmt: skip
     sweep = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(child_pids(sweep.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + the resource tracker
-        time.sleep(0.2)
-    workers = child_pids(sweep.pid)
+    workers = wait_for_children(sweep.pid, 3)  # 2 workers + the resource tracker
     assert len(workers) >= 3
     time.sleep(1)
     sweep.send_signal(signal.SIGTERM)
