@@ -83,6 +83,23 @@ def make_corpus(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     return texts, targets
 
 
+def make_documents(n: int, words_per_text: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Texts of `words_per_text` words, each made of generated sentences about one topic."""
+    rng = random.Random(seed)
+    by_label: dict[str, list[str]] = {}
+    for text, label in zip(*make_corpus(n * 40, seed), strict=True):
+        by_label.setdefault(label, []).append(text)
+    texts, labels = [], []
+    for i in range(n):
+        label = sorted(by_label)[i % len(by_label)]
+        words: list[str] = []
+        while len(words) < words_per_text:
+            words.extend(rng.choice(by_label[label]).split())
+        texts.append(" ".join(words[:words_per_text]))
+        labels.append(label)
+    return texts, labels
+
+
 #: Linux exposes child processes under /proc; tests that need them skip elsewhere.
 HAS_PROC_CHILDREN = Path("/proc/self/task").exists()
 

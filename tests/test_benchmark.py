@@ -115,6 +115,11 @@ def test_textcnn_uses_dev_when_present_and_a_carved_split_otherwise(smoke) -> No
     assert with_dev["params"]["kernel_sizes"] == [2, 3] and with_dev["epochs"] <= 3
     # train rows x epochs / fit time
     assert with_dev["train_sentences_per_s"] == pytest.approx(240 * with_dev["epochs"] / with_dev["train_seconds"])
+    # Only the carved split is refitted on (sentence data, refit="auto"): all 240 rows, as many epochs.
+    assert with_dev["refit_epochs"] == 0
+    assert no_dev["refit_epochs"] == no_dev["epochs"]
+    rows = 216 * no_dev["epochs"] + 240 * no_dev["refit_epochs"]
+    assert no_dev["train_sentences_per_s"] == pytest.approx(rows / no_dev["train_seconds"])
 
 
 def test_efficiency_is_reported_against_the_matmul_peak(smoke) -> None:
@@ -164,6 +169,8 @@ def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> Non
     assert len(rows) == 6
     accuracy = 100 * report["results"]["nodev"]["tfidf"]["summary"]["accuracy_mean"]
     assert f"| nodev | tfidf | 1 | {accuracy:.1f} |" in markdown
+    refit = report["results"]["nodev"]["textcnn"]["summary"]["refit_epochs_mean"]
+    assert f" + {refit:.1f} refit |" in markdown
     assert f"float32 matmul peak: {report['matmul_peak_gflops']:.1f} GFLOP/s (256x256, 1 thread(s))" in markdown
     assert report["command"] in markdown
 

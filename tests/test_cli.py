@@ -66,7 +66,12 @@ def trained(tmp_path_factory):
     )
     assert result.exit_code == 0, result.output
     saved = result.output.strip().splitlines()[-1]
-    assert re.search(r"weights averaged over epochs [\d,]+, validation accuracy [01]\.\d{4}\)$", saved), saved
+    pattern = (
+        r"weights averaged over epochs [\d,]+, validation accuracy [01]\.\d{4}; "
+        r"then refit on all training rows for (\d+) epochs\)$"
+    )
+    refit = re.search(pattern, saved)
+    assert refit and 1 <= int(refit.group(1)) <= SMALL["epochs"], saved
     return root
 
 

@@ -314,6 +314,34 @@ def test_a_signal_saves_the_best_model_and_resume_matches_an_uninterrupted_run(
 
 
 @posix_signals
+def test_a_signal_during_the_refit_saves_the_validated_model_and_resume_finishes_the_refit(
+    train_csv, tmp_path, monkeypatch
+) -> None:
+    result = run("train", train_csv, "--out", tmp_path / "full", *TRAIN_OPTIONS)
+    assert result.exit_code == 0 and "then refit on all training rows" in result.stderr
+    validated_epochs = len(epochs(tmp_path / "full"))
+    refit_steps_per_epoch = -(-N_ROWS // FAST["batch_size"])
+    step = validated_epochs * STEPS_PER_EPOCH + refit_steps_per_epoch + 2  # the refit's second epoch
+    with monkeypatch.context() as patch:
+        send_signal_during_step(patch, signal.SIGTERM, step)
+        result = run("train", train_csv, "--out", tmp_path / "run", *TRAIN_OPTIONS)
+    assert result.exit_code == 128 + signal.SIGTERM
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("Interrupted: saved the validated model (best epoch")
+    assert "the refit on all rows was stopped" in message and "--resume" in message
+    validated = run("train", train_csv, "--out", tmp_path / "validated", *TRAIN_OPTIONS, "--refit", "never")
+    assert validated.exit_code == 0 and "then refit" not in validated.stderr
+    saved, expected = weights(tmp_path / "run"), weights(tmp_path / "validated")
+    assert all(torch.equal(saved[name], expected[name]) for name in expected)
+
+    result = run("train", train_csv, "--out", tmp_path / "run", *TRAIN_OPTIONS, "--resume")
+    assert result.exit_code == 0, result.output
+    full, resumed = weights(tmp_path / "full"), weights(tmp_path / "run")
+    assert all(torch.equal(full[name], resumed[name]) for name in full)
+    assert_nothing_written(tmp_path, "train.csv", "full", "run", "validated")
+
+
+@posix_signals
 def test_a_signal_before_the_first_epoch_ends_writes_no_model(train_csv, tmp_path, monkeypatch) -> None:
     with monkeypatch.context() as patch:
         send_signal_during_step(patch, signal.SIGINT, 2)

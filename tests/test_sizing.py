@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL, make_corpus
+from conftest import SMALL, make_corpus, make_documents
 
 from textcnn import TextCNNClassifier
 from textcnn.cli.main import cli
@@ -29,23 +28,6 @@ from textcnn.tokenization import train_tokenizer
 
 #: SMALL without its filter count, which these tests leave to "auto".
 FAST = {key: value for key, value in SMALL.items() if key != "num_filters"} | {"epochs": 2, "embedding_dim": 8}
-
-
-def make_documents(n: int, words_per_text: int, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Texts of `words_per_text` words, each made of generated sentences about one topic."""
-    rng = random.Random(seed)
-    by_label: dict[str, list[str]] = {}
-    for text, label in zip(*make_corpus(n * 40, seed), strict=True):
-        by_label.setdefault(label, []).append(text)
-    texts, labels = [], []
-    for i in range(n):
-        label = sorted(by_label)[i % len(by_label)]
-        words: list[str] = []
-        while len(words) < words_per_text:
-            words.extend(rng.choice(by_label[label]).split())
-        texts.append(" ".join(words[:words_per_text]))
-        labels.append(label)
-    return texts, labels
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,10 @@ class TrainConfig:
     patience: int = 3  # epochs without validation-accuracy gain before stopping
     average_best: int = 5  # the kept weights average the N best validation epochs' (1 keeps the best only)
     valid_fraction: float = 0.1  # carved (stratified) from train when no validation set is given
+    # After the carved validation split picked the epochs, train again on all rows: True, False, or
+    # "auto" (sentences yes, documents no). Held-out, 8 seeds: MR +0.8, SST-2 +0.1, Subj +0.2, TREC +0.3;
+    # IMDB, 3 seeds: -0.1, for 1.8x the training time.
+    refit: bool | str = "auto"
     min_freq: int = 1  # tokens seen fewer times in training become [UNK]
     max_vocab: int | None = 50_000
     word_dropout: float = 0.2  # chance a training token becomes [UNK]: trains [UNK], regularises (+1-2 pts on MR)
@@ -113,6 +117,8 @@ class TrainConfig:
             raise ValueError("average_best must be >= 1")
         if not 0.0 < self.valid_fraction < 1.0:
             raise ValueError("valid_fraction must be between 0 and 1")
+        if not (isinstance(self.refit, bool) or self.refit == "auto"):
+            raise ValueError(f"refit must be True, False or 'auto', not {self.refit!r}")
         if self.min_freq < 1:
             raise ValueError("min_freq must be >= 1")
         if self.max_vocab is not None and self.max_vocab < 3:

@@ -35,7 +35,7 @@ LENGTH_SAMPLE_SIZE = 1000
 
 @dataclass(frozen=True)
 class Sizing:
-    """Resolved sizes, and the median length they were decided from (None: nothing was auto)."""
+    """Resolved sizes, and the median training length they were decided from (None: not measured)."""
 
     max_length: int
     num_filters: int
@@ -93,7 +93,7 @@ def median_token_count(texts: Sequence[str | None], tokenizer: Tokenizer | None 
 def resolve_sizing(max_length: int | str, num_filters: int | str, median_tokens: float | None) -> Sizing:
     """Replace each "auto" by the sentence or the document size, as `median_tokens` says."""
     if not (is_auto(max_length) or is_auto(num_filters)):
-        return Sizing(int(max_length), int(num_filters), None)
+        return Sizing(int(max_length), int(num_filters), median_tokens)
     if median_tokens is None:
         raise ValueError("an 'auto' size needs the median token count of the training texts")
     documents = is_document_length(median_tokens)

@@ -1,5 +1,8 @@
 """The training loop: mini-batches, early stopping on validation accuracy, best weights kept.
 
+A second mode refits without validation data: given the epochs a validated run chose
+(`average_epochs`), it trains exactly that long and ends with the mean of those epochs' weights.
+
 Reports through a returned history and optional per-epoch callbacks, never through prints.
 Runs on CPU, CUDA (autocast + pinned memory) and under torchrun with DistributedDataParallel.
 Can be stopped between two steps (`should_stop`), hands out its complete state after every epoch
@@ -86,8 +89,13 @@ def train_model(
     resume: TrainingState | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_checkpoint: CheckpointCallback | None = None,
+    average_epochs: Sequence[int] | None = None,
 ) -> TrainingResult:
     """Fit `model` in place and leave it holding the weights of its best validation epoch.
+
+    With `average_epochs` (the refit mode) there is no validation: the validation arguments are
+    ignored, training runs `max(average_epochs)` epochs whatever `config.epochs` and
+    `config.patience` say, and the model ends with the mean of the weights after those epochs.
 
     `show_progress=None` shows a progress bar only when stderr is a terminal. `should_stop` is
     polled before every step: once it answers True, training ends there (`interrupted=True`).
@@ -95,6 +103,8 @@ def train_model(
     of those states back as `resume` continues the run exactly where it was.
     """
     group = process_group or ProcessGroup()
+    refit_epochs = sorted(set(average_epochs)) if average_epochs else None
+    last_epoch = refit_epochs[-1] if refit_epochs else config.epochs
     rng = seed_everything(config.seed)
     model.to(device)
     optimizer = build_optimizer(model, config)
@@ -124,8 +134,8 @@ def train_model(
         result.best_epoch, result.best_valid_accuracy = resume.best_epoch, resume.best_valid_accuracy
         first_epoch, done_steps = resume.epoch + 1, resume.step
         done_loss, done_seen, done_seconds = resume.epoch_loss, resume.epoch_seen, resume.epoch_seconds
-        if epochs_without_gain >= config.patience:  # it had stopped early already
-            first_epoch = config.epochs + 1
+        if refit_epochs is None and epochs_without_gain >= config.patience:  # it had stopped early already
+            first_epoch = last_epoch + 1
 
     def snapshot(
         epoch_done: int, step: int, epoch_rng: dict[str, Any], loss: float, seen: int, secs: float
@@ -149,7 +159,7 @@ def train_model(
             top_epochs=list(top_epochs),
         )
 
-    for epoch in range(first_epoch, config.epochs + 1):
+    for epoch in range(first_epoch, last_epoch + 1):
         started = time.perf_counter() - done_seconds
         model.train()
         epoch_rng = copy.deepcopy(rng.bit_generator.state)  # replays this epoch's batch order on resume
@@ -165,7 +175,7 @@ def train_model(
             batches[skip:],
             initial=skip,
             total=len(batches),
-            desc=f"epoch {epoch}/{config.epochs}",
+            desc=f"{'refit ' if refit_epochs else ''}epoch {epoch}/{last_epoch}",
             unit="batch",
             leave=False,
             disable=disable_bar,
@@ -204,6 +214,15 @@ def train_model(
         bar.close()
         if result.interrupted:
             break
+        if refit_epochs is not None:
+            result.history.append(_refit_record(epoch, total_loss.item() / max(seen, 1), time.perf_counter() - started))
+            for callback in callbacks:
+                callback(result.history[-1])
+            if epoch in refit_epochs:
+                top_epochs.append(((0.0, 0.0), epoch, _cpu_state(model)))
+            if on_checkpoint is not None:
+                on_checkpoint(snapshot(epoch, 0, rng.bit_generator.state, 0.0, 0, 0.0))
+            continue
 
         valid_accuracy, valid_loss = _validate(model, valid_sequences, valid_targets, config, device)
         record = {
@@ -243,7 +262,11 @@ def train_model(
         if epochs_without_gain >= config.patience:
             logger.info("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
             break
-    if config.average_best > 1 and len(top_epochs) > 1:
+    if refit_epochs is not None:
+        if top_epochs and not result.interrupted:  # an interrupted refit's weights are not kept
+            model.load_state_dict(average_states([state for _, _, state in top_epochs]))
+            result.averaged_epochs = sorted(epoch for _, epoch, _ in top_epochs)
+    elif config.average_best > 1 and len(top_epochs) > 1:
         model.load_state_dict(average_states([state for _, _, state in top_epochs]))
         result.averaged_epochs = sorted(epoch for _, epoch, _ in top_epochs)
         result.final_valid_accuracy, _ = _validate(model, valid_sequences, valid_targets, config, device)
@@ -251,6 +274,11 @@ def train_model(
         model.load_state_dict(best_state)
         result.final_valid_accuracy = result.best_valid_accuracy
     return result
+
+
+def _refit_record(epoch: int, train_loss: float, seconds: float) -> dict[str, Any]:
+    logger.info("refit epoch %d: train_loss %.4f (%.1fs)", epoch, train_loss, seconds)
+    return {"epoch": epoch, "train_loss": train_loss, "seconds": round(seconds, 3)}
 
 
 def _validate(

@@ -35,6 +35,8 @@ from textcnn.sizing import (
 logger = logging.getLogger(__name__)
 
 FOR_DOCUMENTS = f"when the median training text has >= {DOCUMENT_MEDIAN_TOKENS} tokens"
+#: `--refit` choices -> the estimator's `refit`.
+REFIT_OPTIONS = {"auto": AUTO, "always": True, "never": False}
 
 EXAMPLES = """
 \b
@@ -167,6 +169,14 @@ Examples:
     show_default=True,
     help="Keep the mean of the weights of the N best validation epochs; 1 keeps the best epoch only.",
 )
+@click.option(
+    "--refit",
+    type=click.Choice(list(REFIT_OPTIONS)),
+    default="auto",
+    show_default=True,
+    help="Without --valid: once the carved 10% has picked the epochs, train again on all rows for them; "
+    "auto: for sentences, not documents.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (CPU runs are reproducible).")
 @click.option(
     "--device",
@@ -190,6 +200,7 @@ def train_command(
     tokenizer_path: str | None,
     overwrite: bool,
     resume: bool,
+    refit: str,
     **hyperparameters: object,
 ) -> None:
     """Train a classifier on DATA and write it to --out.
@@ -211,7 +222,7 @@ def train_command(
 
     train = load(data, "train")
     valid = load(valid_data, "validation") if valid_data else None
-    classifier = TextCNNClassifier(tokenizer=tokenizer_path, **hyperparameters)  # type: ignore[arg-type]
+    classifier = TextCNNClassifier(tokenizer=tokenizer_path, refit=REFIT_OPTIONS[refit], **hyperparameters)  # type: ignore[arg-type]
 
     if not resume:
         remove_checkpoint(checkpoint_dir)  # a stale run that --overwrite replaces
@@ -230,9 +241,16 @@ def train_command(
                     f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}, "
                     f"validation accuracy {classifier.valid_accuracy_:.4f}"
                 )
+            if classifier.refit_:
+                best += f"; then refit on all training rows for {len(classifier.refit_history_)} epochs"
             classifier.save(out)
         if classifier.interrupted_:
-            saved = f"saved the best model so far ({best}) to {out}" if classifier.best_epoch_ else "no epoch finished"
+            if classifier.refit_stopped_:
+                saved = f"saved the validated model ({best}) to {out}; the refit on all rows was stopped"
+            else:
+                saved = (
+                    f"saved the best model so far ({best}) to {out}" if classifier.best_epoch_ else "no epoch finished"
+                )
             click.echo(
                 f"Interrupted: {saved}; checkpoint in {checkpoint_dir}. "
                 "To continue, run the same command again with --resume",
