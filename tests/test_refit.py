@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datasets
 import numpy as np
 import pytest
@@ -147,6 +149,8 @@ def test_refit_is_a_saved_and_cloned_parameter(refitted, tmp_path) -> None:
     assert clone(refitted).get_params()["refit"] is True
     refitted.save(tmp_path / "model")
     assert TextCNNClassifier.load(tmp_path / "model").refit is True
+    lines = [json.loads(line) for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines()]
+    assert [r.get("refit", False) for r in lines] == [False] * len(refitted.history_) + [True] * 4
     assert TextCNNClassifier().get_params()["refit"] == "auto"
 
 

@@ -212,7 +212,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
 
         Without `valid`, a stratified `valid_fraction` of `train` is carved off to pick the epochs,
         and then (`refit`) the model may be trained again on all of `train` for those epochs:
-        `refit_` says whether it was.
+        `refit_` says whether it was. `callbacks` get every epoch's record, the refit's too (those
+        have `"refit": True` and no validation metrics).
 
         With `checkpoint_dir`, a checkpoint is written there after every epoch and when
         `should_stop` (polled between steps) ends training early; `resume=True` continues the run
@@ -442,7 +443,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             tokenizer=self.tokenizer_,
             classes=self.classes_,
             train_config=getattr(self, "train_config_", None),
-            history=getattr(self, "history_", []),
+            history=[*getattr(self, "history_", []), *getattr(self, "refit_history_", [])],
         )
 
     @classmethod

@@ -6,7 +6,7 @@ Layout::
     labels.json        class names, in the order of the output layer
     tokenizer.json     Hugging Face tokenizers file
     model.safetensors  weights
-    metrics.jsonl      one line of metrics per training epoch
+    metrics.jsonl      one line of metrics per training epoch (then the refit's, marked "refit": true)
 
 The directory is written as a whole into a hidden sibling and renamed into place (see
 `textcnn.atomic`), so a model directory is either complete or absent, never half-written.

@@ -278,7 +278,7 @@ def train_model(
 
 def _refit_record(epoch: int, train_loss: float, seconds: float) -> dict[str, Any]:
     logger.info("refit epoch %d: train_loss %.4f (%.1fs)", epoch, train_loss, seconds)
-    return {"epoch": epoch, "train_loss": train_loss, "seconds": round(seconds, 3)}
+    return {"epoch": epoch, "refit": True, "train_loss": train_loss, "seconds": round(seconds, 3)}
 
 
 def _validate(
