@@ -26,6 +26,7 @@ def test_trains_on_cuda_and_the_saved_model_predicts_alike_on_cpu(corpus, test_c
     texts, labels = corpus
     clf = TextCNNClassifier(**{**SMALL, "device": "cuda"}).fit(texts, labels)
     assert next(clf.model_.parameters()).is_cuda
+    assert clf.refit_ and clf.refit_history_  # the refit on all rows ran on the GPU too
     assert clf.score(*test_corpus) >= 0.9
     clf.save(tmp_path / "m")
     on_cpu = TextCNNClassifier.load(tmp_path / "m", device="cpu")
@@ -113,5 +114,6 @@ def test_a_cuda_run_checkpoints_the_gpu_rng_and_resumes(tmp_path) -> None:
     resumed = TextCNNClassifier(**params).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", resume=True)
     assert not resumed.interrupted_
     assert [record["epoch"] for record in resumed.history_] == [1, 2, 3]
+    assert [record["epoch"] for record in resumed.refit_history_] == [1, 2, 3]
     assert resumed.history_[0] == first.history_[0]
     assert next(resumed.model_.parameters()).is_cuda
