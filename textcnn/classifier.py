@@ -114,7 +114,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     pick the epochs (early stopping and `average_best`); `refit` then trains once more, from the
     same seed, on all rows for those epochs: True, False, or "auto", which refits sentence-length
     data but not documents (held-out accuracy: MR +0.8, SST-2 +0.1, Subj +0.2, TREC +0.3 points
-    over 8 seeds; IMDB -0.1 over 3), at about 1.8x the training time.
+    over 8 seeds; IMDB -0.1 over 3), for about twice the training time.
     """
 
     def __init__(

@@ -94,7 +94,7 @@ class TrainConfig:
     valid_fraction: float = 0.1  # carved (stratified) from train when no validation set is given
     # After the carved validation split picked the epochs, train again on all rows: True, False, or
     # "auto" (sentences yes, documents no). Held-out, 8 seeds: MR +0.8, SST-2 +0.1, Subj +0.2, TREC +0.3;
-    # IMDB, 3 seeds: -0.1, for 1.8x the training time.
+    # IMDB, 3 seeds: -0.1. It costs about twice the training time.
     refit: bool | str = "auto"
     min_freq: int = 1  # tokens seen fewer times in training become [UNK]
     max_vocab: int | None = 50_000
