@@ -53,6 +53,7 @@ def main() -> None:
     print(
         f"{args.dataset.name} {params} seed={args.seed} heldout_accuracy={classifier.score(held_x, held_y):.4f} "
         f"best_epoch={classifier.best_epoch_} kept_valid_accuracy={classifier.valid_accuracy_:.4f} "
+        f"refit_epochs={len(classifier.refit_history_)} "
         f"seconds={time.perf_counter() - started:.0f}"
     )
 

@@ -63,6 +63,7 @@ def fit_and_score(job: dict[str, Any]) -> dict[str, Any]:
             "heldout_rows": len(held_x),
             "best_epoch": classifier.best_epoch_,
             "kept_valid_accuracy": float(classifier.valid_accuracy_),
+            "refit_epochs": len(classifier.refit_history_),
             "seconds": round(time.perf_counter() - started, 1),
         }
     except Exception as error:  # one bad setting must not end the sweep

@@ -42,7 +42,7 @@ def test_sweep_runs_every_variant_and_seed_and_tabulates_them(tmp_path: Path) ->
     common = [arg for setting in TINY for arg in ("--param", setting)]
     result = run_sweep(
         "--data-root", str(tmp_path), "--datasets", "topics", "--seeds", "2", "--workers", "2",
-        "--variant", "default", "--variant", "narrow wide_convolution=False kernel_sizes=2,3",
+        "--variant", "default", "--variant", "narrow wide_convolution=False kernel_sizes=2,3 refit=False",
         "--variant", "broken dropout=2.0", "--out", str(out), *common,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -60,6 +60,9 @@ def test_sweep_runs_every_variant_and_seed_and_tabulates_them(tmp_path: Path) ->
     narrow = [r for r in rows if r["variant"] == "narrow"]
     assert all(r["params"]["kernel_sizes"] == [2, 3] for r in narrow)  # a tuple, as JSON writes it
     assert all(r["params"]["wide_convolution"] is False for r in narrow)
+    # Sentences: the default refits on all rows, refit=False does not.
+    assert all(r["refit_epochs"] == 0 for r in narrow)
+    assert all(r["refit_epochs"] > 0 for r in rows if r["variant"] == "default")
     default_mean = sum(r["heldout_accuracy"] for r in rows if r["variant"] == "default") / 2
     assert f"| default | {default_mean:.4f} (2) |" in result.stdout
     assert "| broken |  |" in result.stdout
