@@ -1,4 +1,4 @@
-"""Length-aware inference batches, with and without a cap on padded tokens."""
+"""Length-aware inference batches, with and without a cap on padded tokens; training batch widths."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from textcnn.batching import inference_batches
+from textcnn.batching import inference_batches, ladder_width, pad_batch, widen_to_ladder
 from textcnn.config import ModelConfig
 from textcnn.inference import CPU_BATCH_ACTIVATIONS, cpu_batch_tokens, predict_logits
 from textcnn.model import TextCNN
@@ -66,3 +66,25 @@ def test_capped_batches_give_the_same_logits() -> None:
     automatic = predict_logits(model, sequences, batch_size=32)
     np.testing.assert_allclose(capped, whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(automatic, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_ladder_widths_are_few_and_add_at_most_a_quarter() -> None:
+    widths = {ladder_width(w) for w in range(1, 513)}
+    assert len(widths) == 32  # 1-8, then four per octave up to 512
+    for width in range(1, 2049):
+        rounded = ladder_width(width)
+        assert width <= rounded <= max(8, 1.25 * width)
+        assert ladder_width(rounded) == rounded
+    assert [ladder_width(w) for w in (9, 65, 129, 300, 513)] == [10, 80, 160, 320, 640]
+
+
+@pytest.mark.parametrize("pooling", ["max", "max+mean"])
+def test_widening_a_batch_to_the_ladder_changes_no_logit(pooling: str) -> None:
+    torch.manual_seed(0)
+    model = TextCNN(ModelConfig(vocab_size=50, num_classes=3, embedding_dim=8, num_filters=4, pooling=pooling)).eval()
+    rng = np.random.default_rng(0)
+    batch = pad_batch([rng.integers(2, 50, size=n).tolist() for n in (33, 20, 7)], pad_id=0)
+    widened = widen_to_ladder(batch, pad_id=0)
+    assert widened.shape == (3, 40) and torch.equal(widened[:, :33], batch) and (widened[:, 33:] == 0).all()
+    torch.testing.assert_close(model(widened), model(batch))
+    assert widen_to_ladder(widened, pad_id=0) is widened  # already on the ladder

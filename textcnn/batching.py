@@ -62,6 +62,26 @@ def inference_batches(
     return batches
 
 
+def ladder_width(width: int) -> int:
+    """`width` rounded up to one of four sizes per octave (..., 64, 80, 96, 112, 128, 160, ...).
+
+    Training batches padded to these widths come in a few dozen tensor shapes instead of one per
+    text length. With a shape per length, glibc's heap fragmented: a document model's training
+    peaked at 2.5-2.6 GB of RSS on 4,000 IMDB reviews (2 epochs, 2 threads), against 1.5 GB with
+    the ladder, in the same time (`python scripts/bench_train_memory.py`). Padding is masked, so
+    the width changes no text's output; it costs at most 25% more padded tokens (5-10% on
+    average).
+    """
+    step = 1 << max(0, width.bit_length() - 3)
+    return -(-width // step) * step
+
+
+def widen_to_ladder(batch: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Right-pad a (batch, time) tensor of token ids to `ladder_width(time)` columns."""
+    extra = ladder_width(batch.shape[1]) - batch.shape[1]
+    return torch.nn.functional.pad(batch, (0, extra), value=pad_id) if extra else batch
+
+
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int, min_length: int = 1) -> torch.Tensor:
     """Right-pad token id lists into a (batch, time) int64 tensor, time >= min_length."""
     width = max(min_length, max((len(s) for s in sequences), default=0))

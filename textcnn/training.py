@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from textcnn.batching import pad_batch, training_batches
+from textcnn.batching import pad_batch, training_batches, widen_to_ladder
 from textcnn.checkpoint import KeptEpoch, TrainingState, capture_random
 from textcnn.config import TrainConfig
 from textcnn.devices import ProcessGroup, autocast, autocast_dtype
@@ -191,6 +191,8 @@ def train_model(
             inputs = pad_batch([train_sequences[i] for i in batch_indices], model.config.pad_id, model.min_length)
             if config.word_dropout > 0:
                 inputs = _drop_words(inputs, config.word_dropout, model.config.pad_id, unk_id, generator)
+            # After the word dropout, whose random draws then do not depend on the ladder.
+            inputs = widen_to_ladder(inputs, model.config.pad_id)
             targets = torch.from_numpy(train_targets[batch_indices])
             if device.type == "cuda":
                 inputs, targets = inputs.pin_memory(), targets.pin_memory()
