@@ -73,12 +73,13 @@ def test_auto_refits_sentences_but_not_documents() -> None:
     assert forced.refit_
 
 
-def test_given_validation_data_is_never_trained_on(corpus) -> None:
+def test_given_validation_data_is_never_trained_on(corpus, caplog) -> None:
     texts, labels = corpus
     clf = TextCNNClassifier(**{**PARAMS, "epochs": 2}, refit=True).fit(
         texts[:120], labels[:120], X_valid=texts[120:], y_valid=labels[120:]
     )
     assert not clf.refit_ and clf.refit_history_ == []
+    assert "refit=True has no effect with validation data given" in caplog.text
 
 
 def test_refit_mode_averages_exactly_the_given_epochs() -> None:

@@ -242,6 +242,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 f"training data has a single class ({to_json_value(classes[0])!r}); a classifier needs at least two"
             )
         carved = valid is None
+        if not carved and self.refit is True:
+            logger.warning("refit=True has no effect with validation data given: it is never trained on")
         if valid is None:
             train_idx, valid_idx = stratified_split(list(train_labels), train_config.valid_fraction, train_config.seed)
             valid = train.select(np.sort(valid_idx))
