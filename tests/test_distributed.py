@@ -30,6 +30,7 @@ def test_torchrun_trains_validates_refits_and_saves_once(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr[-2000:]
     saved = [line for line in result.stderr.splitlines() if line.startswith("Saved model to")]
     assert len(saved) == 1 and "then refit on all training rows for" in saved[0]  # rank 0 alone reports
+    assert result.stderr.count("epoch 1: train_loss") == result.stderr.count("refit epoch 1: train_loss") * 2 == 2
     assert not (tmp_path / "model.checkpoint").exists()
     metrics = [json.loads(line) for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines()]
     assert any(record.get("refit") for record in metrics)

@@ -103,6 +103,8 @@ def train_model(
     of those states back as `resume` continues the run exactly where it was.
     """
     group = process_group or ProcessGroup()
+    # Under torchrun every rank runs this loop; only the main rank reports progress at INFO.
+    log = logger.info if group.is_main else logger.debug
     refit_epochs = sorted(set(average_epochs)) if average_epochs else None
     last_epoch = refit_epochs[-1] if refit_epochs else config.epochs
     rng = seed_everything(config.seed)
@@ -183,7 +185,7 @@ def train_model(
         for step, batch_indices in enumerate(bar, start=skip):
             if _stop_requested(should_stop, group, device):
                 result.interrupted = True
-                logger.info("training stopped in epoch %d after %d of %d steps", epoch, step, len(batches))
+                log("training stopped in epoch %d after %d of %d steps", epoch, step, len(batches))
                 if on_checkpoint is not None:
                     seconds = time.perf_counter() - started
                     on_checkpoint(snapshot(epoch - 1, step, epoch_rng, total_loss.item(), seen, seconds))
@@ -218,6 +220,12 @@ def train_model(
             break
         if refit_epochs is not None:
             result.history.append(_refit_record(epoch, total_loss.item() / max(seen, 1), time.perf_counter() - started))
+            log(
+                "refit epoch %d: train_loss %.4f (%.1fs)",
+                epoch,
+                result.history[-1]["train_loss"],
+                result.history[-1]["seconds"],
+            )
             for callback in callbacks:
                 callback(result.history[-1])
             if epoch in refit_epochs:
@@ -235,7 +243,7 @@ def train_model(
             "seconds": round(time.perf_counter() - started, 3),
         }
         result.history.append(record)
-        logger.info(
+        log(
             "epoch %d: train_loss %.4f valid_loss %.4f valid_accuracy %.4f (%.1fs)",
             epoch,
             record["train_loss"],
@@ -262,7 +270,7 @@ def train_model(
         if on_checkpoint is not None:
             on_checkpoint(snapshot(epoch, 0, rng.bit_generator.state, 0.0, 0, 0.0))
         if epochs_without_gain >= config.patience:
-            logger.info("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
+            log("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
             break
     if refit_epochs is not None:
         if top_epochs and not result.interrupted:  # an interrupted refit's weights are not kept
@@ -279,7 +287,6 @@ def train_model(
 
 
 def _refit_record(epoch: int, train_loss: float, seconds: float) -> dict[str, Any]:
-    logger.info("refit epoch %d: train_loss %.4f (%.1fs)", epoch, train_loss, seconds)
     return {"epoch": epoch, "refit": True, "train_loss": train_loss, "seconds": round(seconds, 3)}
 
 
