@@ -317,7 +317,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         Same seed and settings; the vocabulary is rebuilt from all rows. Checkpointed in a
         sub-folder of the run's checkpoint, so a stop during the refit resumes the refit.
         """
-        self._log(
+        logger.log(
+            self.process_group_.log_level,
             "refit: training again on all %d rows for epochs %s (the carved validation rows included)",
             len(all_rows),
             ",".join(map(str, epochs)),
@@ -480,7 +481,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             median = median_token_count(train.select(sample_positions(len(train)))[TEXT], tokenizer)
         sizing = resolve_sizing(self.max_length, self.num_filters, median)
         if median is not None:
-            self._log(
+            logger.log(
+                self.process_group_.log_level,
                 "median training text: %g tokens (%s): max_length %d, %d filters per width",
                 median,
                 "documents" if sizing.for_documents else "sentences",
@@ -489,11 +491,6 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         self.median_tokens_ = median
         return sizing
-
-    def _log(self, message: str, *args: Any) -> None:
-        """INFO from the main process; under torchrun the other ranks log at DEBUG."""
-        main = getattr(self, "process_group_", None) is None or self.process_group_.is_main
-        logger.log(logging.INFO if main else logging.DEBUG, message, *args)
 
     def _refit_applies(self, sizing: Sizing) -> bool:
         """Whether to refit on all rows once a carved validation split has picked the epochs.

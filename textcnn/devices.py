@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +69,11 @@ class ProcessGroup:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    @property
+    def log_level(self) -> int:
+        """Level for progress messages: INFO on the main rank, DEBUG on the others (torchrun)."""
+        return logging.INFO if self.is_main else logging.DEBUG
 
 
 def setup_distributed(device: torch.device) -> ProcessGroup:

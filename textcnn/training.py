@@ -103,8 +103,7 @@ def train_model(
     of those states back as `resume` continues the run exactly where it was.
     """
     group = process_group or ProcessGroup()
-    # Under torchrun every rank runs this loop; only the main rank reports progress at INFO.
-    log = logger.info if group.is_main else logger.debug
+    level = group.log_level  # under torchrun every rank runs this loop; the main one reports
     refit_epochs = sorted(set(average_epochs)) if average_epochs else None
     last_epoch = refit_epochs[-1] if refit_epochs else config.epochs
     rng = seed_everything(config.seed)
@@ -185,7 +184,7 @@ def train_model(
         for step, batch_indices in enumerate(bar, start=skip):
             if _stop_requested(should_stop, group, device):
                 result.interrupted = True
-                log("training stopped in epoch %d after %d of %d steps", epoch, step, len(batches))
+                logger.log(level, "training stopped in epoch %d after %d of %d steps", epoch, step, len(batches))
                 if on_checkpoint is not None:
                     seconds = time.perf_counter() - started
                     on_checkpoint(snapshot(epoch - 1, step, epoch_rng, total_loss.item(), seen, seconds))
@@ -219,15 +218,16 @@ def train_model(
         if result.interrupted:
             break
         if refit_epochs is not None:
-            result.history.append(_refit_record(epoch, total_loss.item() / max(seen, 1), time.perf_counter() - started))
-            log(
-                "refit epoch %d: train_loss %.4f (%.1fs)",
-                epoch,
-                result.history[-1]["train_loss"],
-                result.history[-1]["seconds"],
-            )
+            record = {
+                "epoch": epoch,
+                "refit": True,
+                "train_loss": total_loss.item() / max(seen, 1),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+            result.history.append(record)
+            logger.log(level, "refit epoch %d: train_loss %.4f (%.1fs)", epoch, record["train_loss"], record["seconds"])
             for callback in callbacks:
-                callback(result.history[-1])
+                callback(record)
             if epoch in refit_epochs:
                 top_epochs.append(((0.0, 0.0), epoch, _cpu_state(model)))
             if on_checkpoint is not None:
@@ -243,7 +243,8 @@ def train_model(
             "seconds": round(time.perf_counter() - started, 3),
         }
         result.history.append(record)
-        log(
+        logger.log(
+            level,
             "epoch %d: train_loss %.4f valid_loss %.4f valid_accuracy %.4f (%.1fs)",
             epoch,
             record["train_loss"],
@@ -270,7 +271,7 @@ def train_model(
         if on_checkpoint is not None:
             on_checkpoint(snapshot(epoch, 0, rng.bit_generator.state, 0.0, 0, 0.0))
         if epochs_without_gain >= config.patience:
-            log("early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
+            logger.log(level, "early stopping after epoch %d (best epoch %d)", epoch, result.best_epoch)
             break
     if refit_epochs is not None:
         if top_epochs and not result.interrupted:  # an interrupted refit's weights are not kept
@@ -284,10 +285,6 @@ def train_model(
         model.load_state_dict(best_state)
         result.final_valid_accuracy = result.best_valid_accuracy
     return result
-
-
-def _refit_record(epoch: int, train_loss: float, seconds: float) -> dict[str, Any]:
-    return {"epoch": epoch, "refit": True, "train_loss": train_loss, "seconds": round(seconds, 3)}
 
 
 def _validate(
