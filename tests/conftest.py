@@ -100,6 +100,17 @@ def make_documents(n: int, words_per_text: int, seed: int = 0) -> tuple[list[str
     return texts, labels
 
 
+class StopAfterSteps:
+    """`should_stop` that answers True after `n` polls, i.e. in the middle of an epoch."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.polls = n, 0
+
+    def __call__(self) -> bool:
+        self.polls += 1
+        return self.polls > self.n
+
+
 #: Linux exposes child processes under /proc; tests that need them skip elsewhere.
 HAS_PROC_CHILDREN = Path("/proc/self/task").exists()
 

@@ -10,7 +10,7 @@ import signal
 import datasets
 import pytest
 import torch
-from conftest import SMALL, make_corpus
+from conftest import SMALL, StopAfterSteps, make_corpus
 
 from textcnn import TextCNNClassifier, TextCNNError
 from textcnn import persistence as persistence_module
@@ -53,17 +53,6 @@ class StopAfterEpoch:
     def __call__(self, record: dict) -> None:
         if record["epoch"] == self.k:
             self.flag.request()
-
-
-class StopAfterSteps:
-    """`should_stop` that answers True after `n` polls, i.e. in the middle of an epoch."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.polls = n, 0
-
-    def __call__(self) -> bool:
-        self.polls += 1
-        return self.polls > self.n
 
 
 @pytest.mark.parametrize("k", [1, 2])

@@ -8,7 +8,7 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from conftest import SMALL, make_corpus, make_documents
+from conftest import SMALL, StopAfterSteps, make_corpus, make_documents
 from sklearn.base import clone
 
 from textcnn import TextCNNClassifier, TextCNNError
@@ -114,17 +114,6 @@ def test_refit_mode_averages_exactly_the_given_epochs() -> None:
         if averaged[name].is_floating_point():
             torch.testing.assert_close(averaged[name], (after_2[name] + after_3[name]) / 2)
     assert not torch.equal(after_2["classifier.weight"], after_3["classifier.weight"])
-
-
-class StopAfterSteps:
-    """`should_stop` that answers True after `n` polls (it is polled before every step)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.polls = n, 0
-
-    def __call__(self) -> bool:
-        self.polls += 1
-        return self.polls > self.n
 
 
 def test_a_stop_during_the_refit_keeps_the_validated_model_and_resumes_the_refit(
