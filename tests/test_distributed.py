@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from conftest import SMALL, make_corpus
 
 from textcnn import TextCNNClassifier
@@ -37,3 +38,23 @@ def test_torchrun_trains_validates_refits_and_saves_once(tmp_path: Path) -> None
 
     test_texts, test_labels = make_corpus(90, seed=2)
     assert TextCNNClassifier.load(tmp_path / "model").score(test_texts, test_labels) >= 0.9
+
+
+def _report_mean_loss(rank: int, store: str, out: str) -> None:
+    import torch.distributed as dist
+
+    from textcnn.devices import ProcessGroup
+    from textcnn.training import _mean_over_ranks
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    total, seen = (
+        (torch.tensor(3.0, dtype=torch.float64), 10) if rank == 0 else (torch.tensor(9.0, dtype=torch.float64), 20)
+    )
+    Path(out, f"rank{rank}").write_text(repr(_mean_over_ranks(total, seen, ProcessGroup(rank, 2))))
+    dist.destroy_process_group()
+
+
+def test_epoch_train_loss_is_the_mean_over_all_ranks_rows(tmp_path: Path) -> None:
+    """Each rank sums the loss of its own batches; the logged epoch loss covers every rank's rows."""
+    torch.multiprocessing.spawn(_report_mean_loss, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2)
+    assert [float((tmp_path / f"rank{rank}").read_text()) for rank in (0, 1)] == [12.0 / 30, 12.0 / 30]

@@ -217,11 +217,12 @@ def train_model(
         bar.close()
         if result.interrupted:
             break
+        train_loss = _mean_over_ranks(total_loss, seen, group)
         if refit_epochs is not None:
             record = {
                 "epoch": epoch,
                 "refit": True,
-                "train_loss": total_loss.item() / max(seen, 1),
+                "train_loss": train_loss,
                 "seconds": round(time.perf_counter() - started, 3),
             }
             result.history.append(record)
@@ -237,7 +238,7 @@ def train_model(
         valid_accuracy, valid_loss = _validate(model, valid_sequences, valid_targets, config, device)
         record = {
             "epoch": epoch,
-            "train_loss": total_loss.item() / max(seen, 1),
+            "train_loss": train_loss,
             "valid_loss": valid_loss,
             "valid_accuracy": valid_accuracy,
             "seconds": round(time.perf_counter() - started, 3),
@@ -330,6 +331,15 @@ def _stop_requested(should_stop: Callable[[], bool] | None, group: ProcessGroup,
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         stop = bool(flag.item())
     return stop
+
+
+def _mean_over_ranks(total: torch.Tensor, count: int, group: ProcessGroup) -> float:
+    """`total / count` over every rank's share of the epoch (each rank trains on its own batches)."""
+    if group.world_size > 1:
+        summed = torch.stack([total, torch.tensor(float(count), dtype=total.dtype, device=total.device)])
+        dist.all_reduce(summed)
+        total, count = summed[0], int(summed[1].item())
+    return total.item() / max(count, 1)
 
 
 def _sum_dtype(device: torch.device) -> torch.dtype:
