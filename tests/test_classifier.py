@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SMALL, make_corpus
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -99,6 +101,27 @@ def test_explicit_validation_set_and_history(corpus, test_corpus) -> None:
 def test_single_class_is_a_clear_error() -> None:
     with pytest.raises(TextCNNError, match="single class"):
         TextCNNClassifier(**SMALL).fit(["a b", "c d", "e f"], ["x", "x", "x"])
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA], ids=["None", "NaN", "pandas-NA"])
+def test_missing_labels_are_a_clear_error(corpus, missing) -> None:
+    texts, labels = corpus
+    labels = pd.Series(labels, dtype=object)
+    labels[7] = missing
+    with pytest.raises(ValueError, match="y has 1 missing label.*index 7"):
+        TextCNNClassifier(**SMALL).fit(texts, labels)
+
+
+def test_validation_texts_without_labels_are_an_error(corpus) -> None:
+    texts, labels = corpus
+    with pytest.raises(ValueError, match="X_valid and y_valid must be given together"):
+        TextCNNClassifier(**SMALL).fit(texts, labels, X_valid=texts[:10])
+
+
+def test_predict_before_fit_is_not_fitted_error() -> None:
+    for method in ("predict", "predict_proba"):
+        with pytest.raises(NotFittedError):
+            getattr(TextCNNClassifier(), method)(["a b"])
 
 
 def test_clone_keeps_hyperparameters_and_drops_fitted_state(fitted) -> None:

@@ -139,6 +139,89 @@ def test_predict_on_a_file_that_is_not_utf8(model_dir, tmp_path) -> None:
     assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 2
 
 
+def test_a_jsonl_file_that_is_not_utf8_is_a_clean_error_in_train_and_eval(model_dir, tmp_path) -> None:
+    rows = [{"text": text, "label": label} for text, label in zip(*make_corpus(40, seed=0), strict=True)]
+    rows[3]["text"] = "un café " + rows[3]["text"]
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    (tmp_path / "latin.jsonl").write_bytes(lines.encode("latin-1"))
+    for result in (
+        run("train", tmp_path / "latin.jsonl", "--out", tmp_path / "m", *TRAIN_OPTIONS),
+        run("eval", model_dir, tmp_path / "latin.jsonl"),
+    ):
+        assert_clean_error(result, "latin.jsonl is not valid utf-8: line 4", "--encoding")
+    assert_nothing_written(tmp_path, "latin.jsonl")
+    result = run("eval", model_dir, tmp_path / "latin.jsonl", "--encoding", "latin-1")
+    assert result.exit_code == 0, result.output
+
+
+def test_texts_that_are_numbers_train_as_their_text(tmp_path) -> None:
+    """A CSV column of numbers arrives as integers, a JSONL one as mixed values: both are text."""
+    texts, labels = make_corpus(60, seed=0)
+    write_csv(tmp_path / "d.csv", [str(1000 + i) for i in range(60)], labels)
+    rows = [
+        {"text": 4242 if i == 5 else text, "label": label}
+        for i, (text, label) in enumerate(zip(texts, labels, strict=True))
+    ]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    for name in ("d.csv", "d.jsonl"):
+        result = run("train", tmp_path / name, "--out", tmp_path / f"m-{name}", *TRAIN_OPTIONS)
+        assert result.exit_code == 0, result.output
+    vocabulary = json.loads((tmp_path / "m-d.jsonl" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert "4242" in vocabulary and '"' not in vocabulary
+
+
+def test_the_same_column_for_text_and_label_is_an_error(model_dir, train_csv, tmp_path) -> None:
+    result = run("train", train_csv, "--out", tmp_path / "m", "--label-column", "text")
+    assert_clean_error(result, "--text-column and --label-column both name 'text'")
+    assert_clean_error(run("eval", model_dir, train_csv, "--text-column", "label"), "both name 'label'")
+    assert_nothing_written(tmp_path, "train.csv")
+
+
+def test_a_malformed_csv_names_the_parser_problem(model_dir, tmp_path) -> None:
+    texts, labels = make_corpus(20, seed=0)
+    write_csv(tmp_path / "d.csv", texts, labels)
+    with (tmp_path / "d.csv").open("a") as handle:
+        handle.write("some text,food,an extra field\n")
+    assert_clean_error(run("eval", model_dir, tmp_path / "d.csv"), "could not read", "Expected 2 fields in line 22")
+
+
+def test_out_under_a_file_fails_before_training(train_csv, tmp_path, monkeypatch) -> None:
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setattr(textcnn.training, "pad_batch", None)  # any training step would crash
+    result = run("train", train_csv, "--out", tmp_path / "afile" / "m", *TRAIN_OPTIONS)
+    assert_clean_error(result, "afile is a file, not a folder")
+    assert_nothing_written(tmp_path, "train.csv", "afile")
+
+
+def test_eval_checks_its_output_folder_before_evaluating(model_dir, train_csv, tmp_path) -> None:
+    result = run("eval", model_dir, train_csv, "--output", tmp_path / "absent" / "metrics.json")
+    assert_clean_error(result, "output folder does not exist")
+    assert "accuracy" not in result.stdout  # no report printed first
+
+
+def test_eval_matches_labels_read_as_strings_to_a_model_trained_on_numbers(tmp_path) -> None:
+    """JSON lines keep "10" a string where a CSV reader guesses 10: the same class either way."""
+    texts, labels = make_corpus(N_ROWS, seed=1)
+    codes = {name: 10 * (i + 1) for i, name in enumerate(sorted(set(labels)))}
+    write_csv(tmp_path / "train.csv", texts, [codes[label] for label in labels])  # read back as int64
+    assert run("train", tmp_path / "train.csv", "--out", tmp_path / "m", *TRAIN_OPTIONS).exit_code == 0
+    test_texts, test_labels = make_corpus(40, seed=2)
+    write_csv(tmp_path / "test.csv", test_texts, [codes[label] for label in test_labels])
+    rows = [{"text": t, "label": str(codes[label])} for t, label in zip(test_texts, test_labels, strict=True)]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    reports = []
+    for name in ("test.csv", "test.jsonl"):
+        result = run("eval", tmp_path / "m", tmp_path / name, "--output", tmp_path / f"{name}.json")
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads((tmp_path / f"{name}.json").read_text()))
+    assert reports[1]["n"] == 40 and not reports[1]["unseen_labels"]
+    assert reports[1] == reports[0]
+
+
+def test_a_model_path_that_is_a_file_says_so(train_csv) -> None:
+    assert_clean_error(run("eval", train_csv, train_csv), "train.csv is a file, not a model directory")
+
+
 def test_a_single_class_is_an_error(tmp_path) -> None:
     write_csv(tmp_path / "one.csv", ["a b", "c d", "e f", "g h"], ["x"] * 4)
     assert_clean_error(run("train", tmp_path / "one.csv", "--out", tmp_path / "m"), "single class ('x')")
@@ -237,6 +320,7 @@ def test_broken_model_directory(model_dir, tmp_path, damage: str, message: str, 
         ("train", "--epochs", "0"),
         ("train", "--lr", "0"),
         ("train", "--max-length", "0"),
+        ("train", "--kernel-sizes", "3,,5"),
         ("predict", "--top-k", "0"),
         ("predict", "--encoding", "klingon"),
     ],

@@ -338,6 +338,7 @@ def check_output_dir(out: str | Path, *, overwrite: bool, resume: bool) -> Path:
     best-so-far model); otherwise an existing model or checkpoint needs `overwrite`.
     """
     out = Path(out)
+    _check_folder_possible(out)
     checkpoint = checkpoint_dir_for(out)
     if resume:
         if not checkpoint.is_dir():
@@ -356,6 +357,15 @@ def check_output_dir(out: str | Path, *, overwrite: bool, resume: bool) -> Path:
     check_replaceable(out, holds_only_a_model)
     check_replaceable(checkpoint, _holds_only_a_checkpoint)
     return checkpoint
+
+
+def _check_folder_possible(out: Path) -> None:
+    """Fail before training, not at the first checkpoint, when a parent of `out` is a file."""
+    for folder in out.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise TextCNNError(f"cannot create {out}: {folder} is a file, not a folder")
+            return
 
 
 def remove_checkpoint(path: str | Path) -> None:

@@ -194,6 +194,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         y_valid: Iterable[Any] | None = None,
     ) -> TextCNNClassifier:
         """Train on texts `X` with labels `y`; validate on (`X_valid`, `y_valid`) or a 10% split."""
+        if (X_valid is None) != (y_valid is None):
+            raise ValueError("X_valid and y_valid must be given together")
         train = _as_dataset(X, y)
         valid = _as_dataset(X_valid, y_valid) if X_valid is not None and y_valid is not None else None
         return self.fit_dataset(train, valid)
@@ -434,6 +436,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """Labels from `classes_`, one per text."""
+        check_is_fitted(self, "model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     # ------------------------------------------------------------- persistence
@@ -546,9 +549,22 @@ def _as_texts(X: Iterable[Any]) -> list[str]:
     return [v if isinstance(v, str) else ("" if v is None or v != v else str(v)) for v in values]
 
 
+def _is_missing(value: Any) -> bool:
+    """None, NaN, or pandas' NA (which is unequal to itself, or cannot even say so)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA: `NA != NA` is NA, whose truth value is ambiguous
+        return True
+
+
 def _as_dataset(X: Iterable[str], y: Iterable[Any]) -> datasets.Dataset:
     texts = _as_texts(X)
     labels = y.tolist() if hasattr(y, "tolist") else list(y)
     if len(texts) != len(labels):
         raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+    missing = [i for i, label in enumerate(labels) if _is_missing(label)]
+    if missing:
+        raise ValueError(f"y has {len(missing)} missing label(s) (None or NaN; the first at index {missing[0]})")
     return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})

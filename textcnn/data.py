@@ -8,6 +8,7 @@ layout), or otherwise a Hugging Face Hub dataset id.
 from __future__ import annotations
 
 import codecs
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import datasets
 import numpy as np
+import pyarrow as pa
 from sklearn.model_selection import train_test_split
 
 from textcnn.errors import TextCNNError
@@ -91,7 +93,22 @@ def load_file(
         raise TextCNNError(explain_read_error(path, error, encoding)) from None
     if not streaming and len(loaded) == 0:
         raise TextCNNError(f"{path} has no data rows")
+    if builder == "json" and not streaming:
+        _check_decoded(loaded, path, encoding)
     return loaded
+
+
+def _check_decoded(loaded: datasets.Dataset, path: Path, encoding: str) -> None:
+    """Reject invalid UTF-8 left in a loaded table.
+
+    The JSON builder hands a UTF-8 file's bytes to Arrow unchecked, so a Latin-1 file would
+    otherwise fail with a traceback when its first bad text is read; Arrow's full validation checks
+    every string at C speed.
+    """
+    try:
+        loaded.data.table.validate(full=True)
+    except pa.ArrowInvalid:
+        raise TextCNNError(_not_decodable(path, encoding)) from None
 
 
 def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "strict") -> datasets.Dataset:
@@ -143,6 +160,10 @@ def select_columns(
     Class-label integer columns are turned into their names. Rows whose text or label is missing
     raise a `TextCNNError` naming the first one, or are dropped with `on_bad_rows="skip"`.
     """
+    if label_column is not None and label_column == text_column:
+        raise TextCNNError(
+            f"--text-column and --label-column both name '{text_column}'; the text and the label must be two columns"
+        )
     wanted = [text_column] + ([label_column] if label_column is not None else [])
     for column in wanted:
         if column not in dataset.column_names:
@@ -165,7 +186,39 @@ def select_columns(
     if label_column is not None:
         renames[label_column] = LABEL
     dataset = dataset.rename_columns({old: new for old, new in renames.items() if old != new})
+    dataset = _texts_as_strings(dataset, source=source)
     return drop_or_reject_bad_rows(dataset, source=source, policy=on_bad_rows)
+
+
+def _texts_as_strings(dataset: datasets.Dataset, *, source: str) -> datasets.Dataset:
+    """Make the text column strings, as `eval` and `predict` read it: 7 becomes "7".
+
+    A CSV column of numbers arrives as int64, and a JSON lines column mixing strings and numbers as
+    `datasets`' JSON feature; missing values stay missing (the bad-row check reports them).
+    """
+    feature = dataset.features[TEXT]
+    if isinstance(feature, datasets.Value):
+        if feature.dtype in ("string", "large_string"):
+            return dataset
+        try:
+            return dataset.cast_column(TEXT, datasets.Value("string"))
+        except (TypeError, ValueError, NotImplementedError):
+            pass  # not castable by Arrow (e.g. binary): convert value by value below
+    features = dataset.features.copy()
+    features[TEXT] = datasets.Value("string")
+    try:
+        return dataset.map(
+            lambda batch: {TEXT: [_as_text(value) for value in batch[TEXT]]}, batched=True, features=features
+        )
+    except (TypeError, ValueError) as error:
+        raise TextCNNError(f"{source}: the text column does not hold text ({_first_line(error)})") from None
+
+
+def _as_text(value: Any) -> str | None:
+    """A value's text as it is written in a file: strings unchanged, others as JSON (7, 1.5, true)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: str) -> datasets.Dataset:
@@ -252,7 +305,17 @@ def explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
         cause = cause.__cause__ or cause.__context__
     if "corresponds to no data" in str(error):
         return f"{path} has no data rows"
-    return f"could not read {path}: {_first_line(error)}"
+    return f"could not read {path}: {_first_line(_innermost_cause(error))}"
+
+
+def _innermost_cause(error: BaseException) -> BaseException:
+    """The exception at the bottom of a chain: `datasets` wraps every parser error in a generic
+    "An error occurred while generating the dataset", while the cause names the line and problem."""
+    seen = {id(error)}
+    while (cause := error.__cause__ or error.__context__) is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        error = cause
+    return error
 
 
 def _not_decodable(path: Path, encoding: str) -> str:

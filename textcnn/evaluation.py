@@ -19,12 +19,14 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
     Rows whose true label is not among `classes` cannot be scored; they are left out and counted
     under `unseen_labels`.
     """
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
     classes = list(classes)
+    y_true = _as_class_values(np.asarray(y_true), classes)
+    y_pred = np.asarray(y_pred)
     known = np.isin(y_true, np.asarray(classes))
     unseen = Counter(str(v) for v in y_true[~known])
     y_true, y_pred = y_true[known], y_pred[known]
+    if y_true.dtype == object:  # classes matched by their text: give them the classes' type for sklearn
+        y_true = y_true.astype(np.asarray(classes).dtype)
     if len(y_true) == 0:
         raise TextCNNError(
             f"none of the evaluation labels are known to the model (saw {', '.join(sorted(unseen))}; "
@@ -50,6 +52,22 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
         "n": len(y_true),
         "unseen_labels": dict(unseen),
     }
+
+
+def _as_class_values(y_true: np.ndarray, classes: list[Any]) -> np.ndarray:
+    """Labels that name a class in another type become that class: "10" is class 10.
+
+    One file format types a column and another does not (JSON lines keep "10" a string, CSV
+    readers guess 10), so a model trained on one and evaluated on the other would otherwise know
+    none of the labels it is shown.
+    """
+    values = [to_json_value(c) for c in classes]
+    known = set(values)
+    by_text = {str(value): cls for value, cls in zip(values, classes, strict=True)}
+    labels = [to_json_value(label) for label in y_true.tolist()]
+    if all(label in known for label in labels) or not any(str(label) in by_text for label in labels):
+        return y_true
+    return np.asarray([label if label in known else by_text.get(str(label), label) for label in labels], dtype=object)
 
 
 def format_report(metrics: dict[str, Any]) -> str:

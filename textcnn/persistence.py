@@ -101,6 +101,8 @@ def holds_only_a_model(path: Path) -> bool:
 def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     """Read config -> build the network -> load weights. Every problem names the file at fault."""
     path = Path(path)
+    if path.is_file():
+        raise TextCNNError(f"{path} is a file, not a model directory")
     if not path.is_dir():
         raise TextCNNError(f"model directory not found: {path}")
     for name in REQUIRED_FILES:

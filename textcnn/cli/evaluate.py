@@ -19,6 +19,7 @@ from textcnn.cli.options import (
 from textcnn.data import LABEL, TEXT, load_source, select_columns
 from textcnn.evaluation import evaluate_predictions, format_report
 from textcnn.persistence import atomic_write_text
+from textcnn.prediction_writers import check_output_path
 
 EXAMPLES = """
 \b
@@ -52,6 +53,8 @@ def evaluate_command(
     output: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
+    if output:
+        check_output_path(output)  # before the work, not after it
     classifier = TextCNNClassifier.load(model_dir)
     classifier.predict_batch_size = batch_size
     raw = load_source(data, split=split or "test", dataset_config=dataset_config, encoding=encoding)

@@ -75,7 +75,7 @@ class KernelSizes(click.ParamType):
         if isinstance(value, tuple):
             return value
         try:
-            sizes = tuple(int(part) for part in str(value).split(",") if part.strip())
+            sizes = tuple(int(part) for part in str(value).split(","))  # int() rejects an empty item: "3,,5"
         except ValueError:
             self.fail(f"{value!r} is not a comma-separated list of integers, e.g. 3,4,5", param, ctx)
         if not sizes or any(size < 1 for size in sizes):

@@ -242,7 +242,8 @@ def train_command(
                     f"validation accuracy {classifier.valid_accuracy_:.4f}"
                 )
             if classifier.refit_:
-                best += f"; then refit on all training rows for {len(classifier.refit_history_)} epochs"
+                epochs = len(classifier.refit_history_)
+                best += f"; then refit on all training rows for {epochs} epoch{'' if epochs == 1 else 's'}"
             classifier.save(out)
         if classifier.interrupted_:
             if classifier.refit_stopped_:
