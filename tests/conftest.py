@@ -150,6 +150,15 @@ def _isolated_hf_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 
 
 @pytest.fixture(autouse=True)
+def _datasets_progress_bars_on() -> None:
+    """Every test starts with `datasets`' default, progress bars on: the CLI turns them off for its
+    whole process, and CliRunner (a module's `model_dir` fixture, say) runs it in the tests' one."""
+    import datasets
+
+    datasets.enable_progress_bars()
+
+
+@pytest.fixture(autouse=True)
 def _seed() -> None:
     random.seed(0)
     torch.manual_seed(0)
