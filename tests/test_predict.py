@@ -388,3 +388,24 @@ def test_jsonl_rows_keep_non_ascii_text_and_write_other_values_as_strings() -> N
     assert [t["label"] for t in first["top_k"]] == ["正面", "négatif"]
     assert first["probabilities"] == {"négatif": 0.25, "正面": 0.75}
     assert json.loads(lines[1])["day"] is None
+
+
+def test_a_jsonl_file_with_a_number_among_the_texts_scores_every_text_as_written(fitted, tmp_path) -> None:
+    rows = [{"text": "chef pasta", "meta": "s"}, {"text": "striker goal", "meta": 5}, {"text": 5, "meta": None}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    predict_file(fitted, source, out, keep_all=True)
+    records = read_jsonl(out)
+    assert [r["text"] for r in records] == ["chef pasta", "striker goal", "5"]  # no quotes added
+    assert [r["meta"] for r in records] == ["s", "5", None]  # a mixed column is text, strings unchanged
+    probs = expected(fitted, ["chef pasta", "striker goal", "5"])
+    np.testing.assert_allclose([r["score"] for r in records], probs.max(axis=1), atol=1e-6)
+
+
+def test_a_json_array_file_is_read_like_json_lines(fitted, tmp_path) -> None:
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"id": 1, "text": "chef pasta"}, {"id": 2, "text": 7}]), encoding="utf-8")
+    chunks = list(iter_predictions(fitted, source, keep_columns=["id"]))
+    np.testing.assert_allclose(chunks[0].probabilities, expected(fitted, ["chef pasta", "7"]), atol=1e-6)
+    assert chunks[0].kept.column("id").to_pylist() == [1, 2]

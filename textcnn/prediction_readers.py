@@ -7,12 +7,13 @@ the input columns to copy to the output. Nothing reads the whole input at once.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,7 +25,9 @@ STDIN = "-"
 #: Input format -> the file suffix whose `datasets` builder reads it.
 INPUT_FORMATS = {"txt": ".txt", "csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 STDIN_FORMATS = ("txt", "jsonl")
-#: Bytes of text or JSON lines read at a time (about 8,000 sentences; `datasets` reads 10 MB).
+#: Formats read line by line here, from a file or stdin; the others go through `datasets`.
+LINE_FORMATS = ("jsonl",)
+#: Bytes of text read at a time (about 8,000 sentences; `datasets` reads 10 MB).
 STREAM_BLOCK_BYTES = 1 << 20
 _SUFFIX_FORMATS = {
     ".txt": "txt",
@@ -34,6 +37,7 @@ _SUFFIX_FORMATS = {
     ".json": "jsonl",
     ".parquet": "parquet",
 }
+T = TypeVar("T")
 
 
 @dataclass
@@ -100,9 +104,16 @@ def resolve_input(
 
 def read_chunks(spec: InputSpec, chunk_rows: int) -> Iterator[InputChunk]:
     """Stream `spec.source` as `InputChunk`s of at most `chunk_rows` rows."""
-    tables = _stdin_tables(spec, chunk_rows) if spec.source == STDIN else _file_tables(spec, chunk_rows)
-    for table in tables:
+    for table in _tables(spec, chunk_rows):
         yield _to_chunk(table, spec)
+
+
+def _tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
+    if spec.source == STDIN:
+        return _line_tables(sys.stdin.buffer, spec, chunk_rows)
+    if spec.format in LINE_FORMATS:
+        return _line_file_tables(spec, chunk_rows)
+    return _file_tables(spec, chunk_rows)
 
 
 def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
@@ -129,26 +140,38 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
 
 def _stream_options(fmt: str, chunk_rows: int) -> dict[str, int]:
     """Builder read sizes that keep memory per read near one chunk (their defaults are much larger:
-    10 MB blocks of text/JSON, whole Parquet row groups of up to a million rows)."""
-    if fmt in ("txt", "jsonl"):
+    10 MB blocks of text, whole Parquet row groups of up to a million rows)."""
+    if fmt == "txt":
         return {"chunksize": STREAM_BLOCK_BYTES}
     if fmt in ("csv", "tsv"):
         return {"chunksize": chunk_rows}
     return {"batch_size": chunk_rows}
 
 
-def _stdin_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
-    binary: IO[bytes] = sys.stdin.buffer
-    # Universal newlines, like the `datasets` text builder used for .txt files.
+def _line_file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
+    with Path(spec.source).open("rb") as binary:
+        yield from _line_tables(binary, spec, chunk_rows)
+
+
+def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
+    """Text lines or JSON lines, from stdin or a file, through the same code.
+
+    JSON lines are parsed here rather than by `datasets`, whose streaming JSON reader turns a
+    column with mixed types into JSON text (quotes added to every string of the block) and casts
+    later blocks to the first block's types.
+    """
+    # Universal newlines, like the `datasets` text builder.
     text = io.TextIOWrapper(binary, encoding=spec.encoding, newline=None)
     try:
         lines = _decoded_lines(text, spec.encoding)
         if spec.format == "txt":
-            yield from _batched_text(lines, chunk_rows)
+            for batch in _batches(lines, chunk_rows):
+                yield pa.table({TEXT: pa.array(batch, pa.string())})
         else:
-            yield from _batched_jsonl(lines, chunk_rows)
+            for records in _batches(_json_records(lines, spec.label), chunk_rows):
+                yield _records_to_table(records)
     finally:
-        text.detach()  # never close the process's stdin
+        text.detach()  # never close the process's stdin; a file is closed by its owner
 
 
 def _decoded_lines(text: io.TextIOWrapper, encoding: str) -> Iterator[str]:
@@ -159,34 +182,39 @@ def _decoded_lines(text: io.TextIOWrapper, encoding: str) -> Iterator[str]:
         raise TextCNNError(f"stdin is not valid {encoding} (byte {error.start} of a block); pass --encoding") from None
 
 
-def _batched_text(lines: Iterator[str], chunk_rows: int) -> Iterator[pa.Table]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == chunk_rows:
-            yield pa.table({TEXT: pa.array(batch, pa.string())})
-            batch = []
-    if batch:
-        yield pa.table({TEXT: pa.array(batch, pa.string())})
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
-def _batched_jsonl(lines: Iterator[str], chunk_rows: int) -> Iterator[pa.Table]:
-    records: list[dict[str, Any]] = []
+def _json_records(lines: Iterator[str], label: str) -> Iterator[dict[str, Any]]:
+    """The objects of JSON lines, or the items of one JSON array (a .json file may hold one)."""
+    first = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if first and line.lstrip().startswith("["):
+            yield from _json_array_records("\n".join([line, *lines]), label)
+            return
+        first = False
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise TextCNNError(f"stdin line {number} is not valid JSON ({error.msg}); pass JSON lines") from None
+            raise TextCNNError(f"{label} line {number} is not valid JSON ({error.msg}); pass JSON lines") from None
         if not isinstance(record, dict):
-            raise TextCNNError(f'stdin line {number} is not a JSON object; each line needs one, e.g. {{"text": ...}}')
-        records.append(record)
-        if len(records) == chunk_rows:
-            yield _records_to_table(records)
-            records = []
-    if records:
-        yield _records_to_table(records)
+            raise TextCNNError(f'{label} line {number} is not a JSON object; each line needs one, e.g. {{"text": ...}}')
+        yield record
+
+
+def _json_array_records(text: str, label: str) -> Iterator[dict[str, Any]]:
+    """Objects as they are, anything else as a text (like `datasets` does for a list of strings)."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TextCNNError(f"{label} is not valid JSON ({error.msg}, line {error.lineno})") from None
+    for item in items:
+        yield item if isinstance(item, dict) else {TEXT: item}
 
 
 def _records_to_table(records: list[dict[str, Any]]) -> pa.Table:
