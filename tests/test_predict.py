@@ -409,3 +409,20 @@ def test_a_json_array_file_is_read_like_json_lines(fitted, tmp_path) -> None:
     chunks = list(iter_predictions(fitted, source, keep_columns=["id"]))
     np.testing.assert_allclose(chunks[0].probabilities, expected(fitted, ["chef pasta", "7"]), atol=1e-6)
     assert chunks[0].kept.column("id").to_pylist() == [1, 2]
+
+
+def test_a_jsonl_file_that_is_not_utf8_is_a_one_line_error_like_csv(model_dir, tmp_path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes('{"text": "a good match"}\n{"text": "un café"}\n'.encode("latin-1"))
+    out = tmp_path / "out.jsonl"
+    result = run("predict", model_dir, source, "--output", out)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {source} is not valid utf-8: line 2, byte 17 (0xe9); "
+        "pass the file's encoding with --encoding (e.g. --encoding latin-1)"
+    )
+    assert not out.exists()
+    result = run("predict", model_dir, source, "--output", out, "--encoding", "latin-1", "--keep-all")
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in read_jsonl(out)] == ["a good match", "un café"]

@@ -163,7 +163,7 @@ def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterato
     # Universal newlines, like the `datasets` text builder.
     text = io.TextIOWrapper(binary, encoding=spec.encoding, newline=None)
     try:
-        lines = _decoded_lines(text, spec.encoding)
+        lines = _decoded_lines(text, spec)
         if spec.format == "txt":
             for batch in _batches(lines, chunk_rows):
                 yield pa.table({TEXT: pa.array(batch, pa.string())})
@@ -174,12 +174,16 @@ def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterato
         text.detach()  # never close the process's stdin; a file is closed by its owner
 
 
-def _decoded_lines(text: io.TextIOWrapper, encoding: str) -> Iterator[str]:
+def _decoded_lines(text: io.TextIOWrapper, spec: InputSpec) -> Iterator[str]:
     try:
         for line in text:
             yield line[:-1] if line.endswith("\n") else line
     except UnicodeDecodeError as error:
-        raise TextCNNError(f"stdin is not valid {encoding} (byte {error.start} of a block); pass --encoding") from None
+        if spec.source != STDIN:  # a file can be read again to find the line, as for .csv
+            raise TextCNNError(explain_read_error(Path(spec.source), error, spec.encoding)) from None
+        raise TextCNNError(
+            f"stdin is not valid {spec.encoding} (byte {error.start} of a block); pass --encoding"
+        ) from None
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
