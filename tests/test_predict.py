@@ -426,3 +426,14 @@ def test_a_jsonl_file_that_is_not_utf8_is_a_one_line_error_like_csv(model_dir, t
     result = run("predict", model_dir, source, "--output", out, "--encoding", "latin-1", "--keep-all")
     assert result.exit_code == 0, result.output
     assert [r["text"] for r in read_jsonl(out)] == ["a good match", "un café"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_renamed_label_column_does_not_overwrite_an_input_label_column(fitted, tmp_path, fmt) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("text,label,input_label\nchef pasta,gold-a,note-b\n", encoding="utf-8")
+    out = tmp_path / f"out.{fmt}"
+    predict_file(fitted, source, out, keep_all=True)
+    record = read_jsonl(out)[0] if fmt == "jsonl" else read_table(out, fmt).iloc[0].to_dict()
+    assert list(record)[:4] == ["text", "input_input_label", "input_label", "label"]
+    assert (record["input_input_label"], record["input_label"], record["label"]) == ("gold-a", "note-b", "food")
