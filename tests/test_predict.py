@@ -437,3 +437,17 @@ def test_a_renamed_label_column_does_not_overwrite_an_input_label_column(fitted,
     record = read_jsonl(out)[0] if fmt == "jsonl" else read_table(out, fmt).iloc[0].to_dict()
     assert list(record)[:4] == ["text", "input_input_label", "input_label", "label"]
     assert (record["input_input_label"], record["input_label"], record["label"]) == ("gold-a", "note-b", "food")
+
+
+@pytest.mark.parametrize("fmt", ["txt", "jsonl"])
+def test_an_empty_text_or_jsonl_file_writes_an_empty_output_like_empty_stdin(model_dir, tmp_path, fmt) -> None:
+    source = tmp_path / f"empty.{fmt}"
+    source.write_bytes(b"")
+    result = run("predict", model_dir, source, "--output", tmp_path / "o.jsonl")
+    assert result.exit_code == 0, result.output
+    assert "Wrote 0 predictions" in result.stderr
+    assert (tmp_path / "o.jsonl").read_bytes() == b""
+    result = run("predict", model_dir, source, "--output", tmp_path / "o.csv", "--keep-all")
+    assert result.exit_code == 0, result.output
+    kept = '"text",' if fmt == "txt" else ""  # a text file's only column is known without any row
+    assert (tmp_path / "o.csv").read_text().splitlines() == [kept + '"label","score"']

@@ -22,13 +22,11 @@ from textcnn.data import TEXT, explain_read_error, load_file
 from textcnn.errors import TextCNNError
 
 STDIN = "-"
-#: Input format -> the file suffix whose `datasets` builder reads it.
+#: Input format -> its file suffix (for csv, tsv and parquet, the one whose `datasets` builder reads it).
 INPUT_FORMATS = {"txt": ".txt", "csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 STDIN_FORMATS = ("txt", "jsonl")
 #: Formats read line by line here, from a file or stdin; the others go through `datasets`.
-LINE_FORMATS = ("jsonl",)
-#: Bytes of text read at a time (about 8,000 sentences; `datasets` reads 10 MB).
-STREAM_BLOCK_BYTES = 1 << 20
+LINE_FORMATS = ("txt", "jsonl")
 _SUFFIX_FORMATS = {
     ".txt": "txt",
     ".csv": "csv",
@@ -96,9 +94,10 @@ def resolve_input(
                 f"cannot tell the format of {path} from its suffix; "
                 f"name it .txt/.csv/.tsv/.jsonl/.parquet or pass --input-format"
             )
-    if fmt == "txt":
-        text_column = TEXT  # a text file has exactly one column, named "text"
     keep = None if keep_columns is None else tuple(dict.fromkeys(keep_columns))
+    if fmt == "txt":  # a text file has exactly one column, named "text"; naming it keeps it in an empty output
+        text_column = TEXT
+        keep = (TEXT,) if keep is None else keep
     return InputSpec(source, fmt, text_column, keep, encoding)
 
 
@@ -139,10 +138,8 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
 
 
 def _stream_options(fmt: str, chunk_rows: int) -> dict[str, int]:
-    """Builder read sizes that keep memory per read near one chunk (their defaults are much larger:
-    10 MB blocks of text, whole Parquet row groups of up to a million rows)."""
-    if fmt == "txt":
-        return {"chunksize": STREAM_BLOCK_BYTES}
+    """Builder read sizes that keep memory per read near one chunk (Parquet's default is a whole
+    row group, up to a million rows)."""
     if fmt in ("csv", "tsv"):
         return {"chunksize": chunk_rows}
     return {"batch_size": chunk_rows}
@@ -154,7 +151,8 @@ def _line_file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
 
 
 def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
-    """Text lines or JSON lines, from stdin or a file, through the same code.
+    """Text lines or JSON lines, from stdin or a file, through the same code (so an empty file
+    gives no rows, like empty stdin, where `load_file` would refuse it).
 
     JSON lines are parsed here rather than by `datasets`, whose streaming JSON reader turns a
     column with mixed types into JSON text (quotes added to every string of the block) and casts
