@@ -451,3 +451,20 @@ def test_an_empty_text_or_jsonl_file_writes_an_empty_output_like_empty_stdin(mod
     assert result.exit_code == 0, result.output
     kept = '"text",' if fmt == "txt" else ""  # a text file's only column is known without any row
     assert (tmp_path / "o.csv").read_text().splitlines() == [kept + '"label","score"']
+
+
+@pytest.mark.parametrize("name", ["in.txt", "-", "in.jsonl"])
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_text(model_dir, fitted, tmp_path, name) -> None:
+    line = '{"text": "chef pasta"}\n' if name.endswith(".jsonl") else "chef pasta\n"
+    data = ("\ufeff" + line).encode("utf-8")  # what Windows Notepad writes
+    source = tmp_path / name
+    if name != "-":
+        source.write_bytes(data)
+    stdin = data if name == "-" else None
+    result = CliRunner().invoke(
+        cli, ["predict", str(model_dir), name if name == "-" else str(source), "--keep-all"], input=stdin
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["text"] == "chef pasta"
+    assert record["score"] == pytest.approx(float(expected(fitted, ["chef pasta"]).max()), abs=1e-6)

@@ -6,6 +6,7 @@ the input columns to copy to the output. Nothing reads the whole input at once.
 
 from __future__ import annotations
 
+import codecs
 import io
 import itertools
 import json
@@ -159,7 +160,7 @@ def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterato
     later blocks to the first block's types.
     """
     # Universal newlines, like the `datasets` text builder.
-    text = io.TextIOWrapper(binary, encoding=spec.encoding, newline=None)
+    text = io.TextIOWrapper(binary, encoding=_without_bom(spec.encoding), newline=None)
     try:
         lines = _decoded_lines(text, spec)
         if spec.format == "txt":
@@ -170,6 +171,15 @@ def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterato
                 yield _records_to_table(records)
     finally:
         text.detach()  # never close the process's stdin; a file is closed by its owner
+
+
+def _without_bom(encoding: str) -> str:
+    """UTF-8 as `utf-8-sig`, which drops a leading byte order mark (Windows Notepad writes one) that
+    would otherwise become part of the first text; other encodings as they are."""
+    try:
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:  # an unknown encoding fails when the input is opened, with its own message
+        return encoding
 
 
 def _decoded_lines(text: io.TextIOWrapper, spec: InputSpec) -> Iterator[str]:
