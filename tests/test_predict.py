@@ -169,7 +169,7 @@ def test_keep_columns_renames_clashes_and_keep_all_copies_everything(fitted, tmp
     predict_file(fitted, source, out, keep_columns=["label", "id"])
     records = read_jsonl(out)
     assert list(records[0]) == ["input_label", "id", "label", "score", "top_k"]
-    assert [r["id"] for r in records] == list(range(12))
+    assert [r["id"] for r in records] == [str(i) for i in range(12)]  # CSV columns are text
     assert [r["input_label"] for r in records] == labels
     everything = tmp_path / "all.parquet"
     predict_file(fitted, source, everything, keep_all=True)
@@ -468,3 +468,20 @@ def test_a_utf8_byte_order_mark_is_not_part_of_the_first_text(model_dir, fitted,
     record = json.loads(result.stdout)
     assert record["text"] == "chef pasta"
     assert record["score"] == pytest.approx(float(expected(fitted, ["chef pasta"]).max()), abs=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_a_csv_column_that_turns_from_numbers_to_codes_is_kept_as_written_whatever_the_chunks(
+    fitted, tmp_path, fmt
+) -> None:
+    ids = ["1", "2", "007", "4", "5", "A6", "7"]  # numbers in the first chunk, a code in the second
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": ids, "text": ["chef pasta"] * 7}).to_csv(source, index=False)
+    out = tmp_path / f"out.{fmt}"
+    predict_file(fitted, source, out, keep_columns=["id"], chunk_rows=4)
+    if fmt == "jsonl":
+        assert [r["id"] for r in read_jsonl(out)] == ids
+    elif fmt == "csv":
+        assert pd.read_csv(out, dtype=str)["id"].tolist() == ids
+    else:
+        assert pq.read_table(out).column("id").to_pylist() == ids
