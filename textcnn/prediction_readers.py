@@ -1,7 +1,9 @@
-"""Streamed input for prediction: files through `datasets` streaming, or stdin, in Arrow chunks.
+"""Streamed input for prediction in Arrow chunks: CSV/TSV/Parquet through `datasets` streaming,
+text and JSON lines (a file or stdin) line by line.
 
 Every reader yields `InputChunk`s of at most `chunk_rows` rows: the texts and, when asked for,
-the input columns to copy to the output. Nothing reads the whole input at once.
+the input columns to copy to the output. Nothing reads the whole input at once (but a .json file
+holding one JSON array, which `datasets` read whole too).
 """
 
 from __future__ import annotations
