@@ -169,7 +169,7 @@ def test_keep_columns_renames_clashes_and_keep_all_copies_everything(fitted, tmp
     predict_file(fitted, source, out, keep_columns=["label", "id"])
     records = read_jsonl(out)
     assert list(records[0]) == ["input_label", "id", "label", "score", "top_k"]
-    assert [r["id"] for r in records] == list(range(12))
+    assert [r["id"] for r in records] == [str(i) for i in range(12)]  # CSV columns are text
     assert [r["input_label"] for r in records] == labels
     everything = tmp_path / "all.parquet"
     predict_file(fitted, source, everything, keep_all=True)
@@ -388,3 +388,100 @@ def test_jsonl_rows_keep_non_ascii_text_and_write_other_values_as_strings() -> N
     assert [t["label"] for t in first["top_k"]] == ["正面", "négatif"]
     assert first["probabilities"] == {"négatif": 0.25, "正面": 0.75}
     assert json.loads(lines[1])["day"] is None
+
+
+def test_a_jsonl_file_with_a_number_among_the_texts_scores_every_text_as_written(fitted, tmp_path) -> None:
+    rows = [{"text": "chef pasta", "meta": "s"}, {"text": "striker goal", "meta": 5}, {"text": 5, "meta": None}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    predict_file(fitted, source, out, keep_all=True)
+    records = read_jsonl(out)
+    assert [r["text"] for r in records] == ["chef pasta", "striker goal", "5"]  # no quotes added
+    assert [r["meta"] for r in records] == ["s", "5", None]  # a mixed column is text, strings unchanged
+    probs = expected(fitted, ["chef pasta", "striker goal", "5"])
+    np.testing.assert_allclose([r["score"] for r in records], probs.max(axis=1), atol=1e-6)
+
+
+def test_a_json_array_file_is_read_like_json_lines(fitted, tmp_path) -> None:
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"id": 1, "text": "chef pasta"}, {"id": 2, "text": 7}]), encoding="utf-8")
+    chunks = list(iter_predictions(fitted, source, keep_columns=["id"]))
+    np.testing.assert_allclose(chunks[0].probabilities, expected(fitted, ["chef pasta", "7"]), atol=1e-6)
+    assert chunks[0].kept.column("id").to_pylist() == [1, 2]
+
+
+def test_a_jsonl_file_that_is_not_utf8_is_a_one_line_error_like_csv(model_dir, tmp_path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes('{"text": "a good match"}\n{"text": "un café"}\n'.encode("latin-1"))
+    out = tmp_path / "out.jsonl"
+    result = run("predict", model_dir, source, "--output", out)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {source} is not valid utf-8: line 2, byte 17 (0xe9); "
+        "pass the file's encoding with --encoding (e.g. --encoding latin-1)"
+    )
+    assert not out.exists()
+    result = run("predict", model_dir, source, "--output", out, "--encoding", "latin-1", "--keep-all")
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in read_jsonl(out)] == ["a good match", "un café"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_renamed_label_column_does_not_overwrite_an_input_label_column(fitted, tmp_path, fmt) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("text,label,input_label\nchef pasta,gold-a,note-b\n", encoding="utf-8")
+    out = tmp_path / f"out.{fmt}"
+    predict_file(fitted, source, out, keep_all=True)
+    record = read_jsonl(out)[0] if fmt == "jsonl" else read_table(out, fmt).iloc[0].to_dict()
+    assert list(record)[:4] == ["text", "input_input_label", "input_label", "label"]
+    assert (record["input_input_label"], record["input_label"], record["label"]) == ("gold-a", "note-b", "food")
+
+
+@pytest.mark.parametrize("fmt", ["txt", "jsonl"])
+def test_an_empty_text_or_jsonl_file_writes_an_empty_output_like_empty_stdin(model_dir, tmp_path, fmt) -> None:
+    source = tmp_path / f"empty.{fmt}"
+    source.write_bytes(b"")
+    result = run("predict", model_dir, source, "--output", tmp_path / "o.jsonl")
+    assert result.exit_code == 0, result.output
+    assert "Wrote 0 predictions" in result.stderr
+    assert (tmp_path / "o.jsonl").read_bytes() == b""
+    result = run("predict", model_dir, source, "--output", tmp_path / "o.csv", "--keep-all")
+    assert result.exit_code == 0, result.output
+    kept = '"text",' if fmt == "txt" else ""  # a text file's only column is known without any row
+    assert (tmp_path / "o.csv").read_text().splitlines() == [kept + '"label","score"']
+
+
+@pytest.mark.parametrize("name", ["in.txt", "-", "in.jsonl"])
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_text(model_dir, fitted, tmp_path, name) -> None:
+    line = '{"text": "chef pasta"}\n' if name.endswith(".jsonl") else "chef pasta\n"
+    data = ("\ufeff" + line).encode("utf-8")  # what Windows Notepad writes
+    source = tmp_path / name
+    if name != "-":
+        source.write_bytes(data)
+    stdin = data if name == "-" else None
+    result = CliRunner().invoke(
+        cli, ["predict", str(model_dir), name if name == "-" else str(source), "--keep-all"], input=stdin
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["text"] == "chef pasta"
+    assert record["score"] == pytest.approx(float(expected(fitted, ["chef pasta"]).max()), abs=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_a_csv_column_that_turns_from_numbers_to_codes_is_kept_as_written_whatever_the_chunks(
+    fitted, tmp_path, fmt
+) -> None:
+    ids = ["1", "2", "007", "4", "5", "A6", "7"]  # numbers in the first chunk, a code in the second
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": ids, "text": ["chef pasta"] * 7}).to_csv(source, index=False)
+    out = tmp_path / f"out.{fmt}"
+    predict_file(fitted, source, out, keep_columns=["id"], chunk_rows=4)
+    if fmt == "jsonl":
+        assert [r["id"] for r in read_jsonl(out)] == ids
+    elif fmt == "csv":
+        assert pd.read_csv(out, dtype=str)["id"].tolist() == ids
+    else:
+        assert pq.read_table(out).column("id").to_pylist() == ids

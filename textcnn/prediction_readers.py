@@ -1,19 +1,24 @@
-"""Streamed input for prediction: files through `datasets` streaming, or stdin, in Arrow chunks.
+"""Streamed input for prediction in Arrow chunks: CSV/TSV/Parquet through `datasets` streaming,
+text and JSON lines (a file or stdin) line by line.
 
 Every reader yields `InputChunk`s of at most `chunk_rows` rows: the texts and, when asked for,
-the input columns to copy to the output. Nothing reads the whole input at once.
+the input columns to copy to the output. Nothing reads the whole input at once (but a .json file
+holding one JSON array, which `datasets` read whole too).
 """
 
 from __future__ import annotations
 
+import codecs
 import io
+import itertools
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,11 +26,11 @@ from textcnn.data import TEXT, explain_read_error, load_file
 from textcnn.errors import TextCNNError
 
 STDIN = "-"
-#: Input format -> the file suffix whose `datasets` builder reads it.
+#: Input format -> its file suffix (for csv, tsv and parquet, the one whose `datasets` builder reads it).
 INPUT_FORMATS = {"txt": ".txt", "csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 STDIN_FORMATS = ("txt", "jsonl")
-#: Bytes of text or JSON lines read at a time (about 8,000 sentences; `datasets` reads 10 MB).
-STREAM_BLOCK_BYTES = 1 << 20
+#: Formats read line by line here, from a file or stdin; the others go through `datasets`.
+LINE_FORMATS = ("txt", "jsonl")
 _SUFFIX_FORMATS = {
     ".txt": "txt",
     ".csv": "csv",
@@ -34,6 +39,7 @@ _SUFFIX_FORMATS = {
     ".json": "jsonl",
     ".parquet": "parquet",
 }
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,17 +98,25 @@ def resolve_input(
                 f"cannot tell the format of {path} from its suffix; "
                 f"name it .txt/.csv/.tsv/.jsonl/.parquet or pass --input-format"
             )
-    if fmt == "txt":
-        text_column = TEXT  # a text file has exactly one column, named "text"
     keep = None if keep_columns is None else tuple(dict.fromkeys(keep_columns))
+    if fmt == "txt":  # a text file has exactly one column, named "text"; naming it keeps it in an empty output
+        text_column = TEXT
+        keep = (TEXT,) if keep is None else keep
     return InputSpec(source, fmt, text_column, keep, encoding)
 
 
 def read_chunks(spec: InputSpec, chunk_rows: int) -> Iterator[InputChunk]:
     """Stream `spec.source` as `InputChunk`s of at most `chunk_rows` rows."""
-    tables = _stdin_tables(spec, chunk_rows) if spec.source == STDIN else _file_tables(spec, chunk_rows)
-    for table in tables:
+    for table in _tables(spec, chunk_rows):
         yield _to_chunk(table, spec)
+
+
+def _tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
+    if spec.source == STDIN:
+        return _line_tables(sys.stdin.buffer, spec, chunk_rows)
+    if spec.format in LINE_FORMATS:
+        return _line_file_tables(spec, chunk_rows)
+    return _file_tables(spec, chunk_rows)
 
 
 def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
@@ -112,7 +126,7 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
         encoding=spec.encoding,
         streaming=True,
         suffix=INPUT_FORMATS[spec.format],
-        builder_kwargs=_stream_options(spec.format, chunk_rows),
+        builder_kwargs=_stream_options(spec, chunk_rows),
     )
     tables = stream.with_format("arrow").iter(batch_size=chunk_rows)
     while True:
@@ -127,66 +141,112 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
         yield table
 
 
-def _stream_options(fmt: str, chunk_rows: int) -> dict[str, int]:
-    """Builder read sizes that keep memory per read near one chunk (their defaults are much larger:
-    10 MB blocks of text/JSON, whole Parquet row groups of up to a million rows)."""
-    if fmt in ("txt", "jsonl"):
-        return {"chunksize": STREAM_BLOCK_BYTES}
-    if fmt in ("csv", "tsv"):
-        return {"chunksize": chunk_rows}
+def _stream_options(spec: InputSpec, chunk_rows: int) -> dict[str, Any]:
+    """Builder read sizes that keep memory per read near one chunk (Parquet's default is a whole
+    row group, up to a million rows), and CSV/TSV columns read as text."""
+    if spec.format in ("csv", "tsv"):
+        return {"chunksize": chunk_rows, **_text_features(spec)}
     return {"batch_size": chunk_rows}
 
 
-def _stdin_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
-    binary: IO[bytes] = sys.stdin.buffer
-    # Universal newlines, like the `datasets` text builder used for .txt files.
-    text = io.TextIOWrapper(binary, encoding=spec.encoding, newline=None)
+def _text_features(spec: InputSpec) -> dict[str, datasets.Features]:
+    """Every CSV/TSV column as text, as written (`007` stays "007").
+
+    Otherwise pandas guesses each chunk's types on its own: an id column that turns from numbers to
+    codes after row 8,192 is int64 in one chunk and text in the next, which breaks a CSV or Parquet
+    output and changes the values of a JSONL one, depending on --chunk-rows. The header is read with
+    pandas, the parser of the `datasets` CSV builder, so that the names match its columns.
+    """
+    import pandas as pd  # a dependency of `datasets`, imported only for CSV input
+
     try:
-        lines = _decoded_lines(text, spec.encoding)
+        header = pd.read_csv(spec.source, sep="\t" if spec.format == "tsv" else ",", nrows=0, encoding=spec.encoding)
+    except Exception:  # empty or unreadable: `load_file` reports it the usual way
+        return {}
+    return {"features": datasets.Features({name: datasets.Value("string") for name in header.columns})}
+
+
+def _line_file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
+    with Path(spec.source).open("rb") as binary:
+        yield from _line_tables(binary, spec, chunk_rows)
+
+
+def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
+    """Text lines or JSON lines, from stdin or a file, through the same code (so an empty file
+    gives no rows, like empty stdin, where `load_file` would refuse it).
+
+    JSON lines are parsed here rather than by `datasets`, whose streaming JSON reader turns a
+    column with mixed types into JSON text (quotes added to every string of the block) and casts
+    later blocks to the first block's types.
+    """
+    # Universal newlines, like the `datasets` text builder.
+    text = io.TextIOWrapper(binary, encoding=_without_bom(spec.encoding), newline=None)
+    try:
+        lines = _decoded_lines(text, spec)
         if spec.format == "txt":
-            yield from _batched_text(lines, chunk_rows)
+            for batch in _batches(lines, chunk_rows):
+                yield pa.table({TEXT: pa.array(batch, pa.string())})
         else:
-            yield from _batched_jsonl(lines, chunk_rows)
+            for records in _batches(_json_records(lines, spec.label), chunk_rows):
+                yield _records_to_table(records)
     finally:
-        text.detach()  # never close the process's stdin
+        text.detach()  # never close the process's stdin; a file is closed by its owner
 
 
-def _decoded_lines(text: io.TextIOWrapper, encoding: str) -> Iterator[str]:
+def _without_bom(encoding: str) -> str:
+    """UTF-8 as `utf-8-sig`, which drops a leading byte order mark (Windows Notepad writes one) that
+    would otherwise become part of the first text; other encodings as they are."""
+    try:
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:  # an unknown encoding fails when the input is opened, with its own message
+        return encoding
+
+
+def _decoded_lines(text: io.TextIOWrapper, spec: InputSpec) -> Iterator[str]:
     try:
         for line in text:
             yield line[:-1] if line.endswith("\n") else line
     except UnicodeDecodeError as error:
-        raise TextCNNError(f"stdin is not valid {encoding} (byte {error.start} of a block); pass --encoding") from None
+        if spec.source != STDIN:  # a file can be read again to find the line, as for .csv
+            raise TextCNNError(explain_read_error(Path(spec.source), error, spec.encoding)) from None
+        raise TextCNNError(
+            f"stdin is not valid {spec.encoding} (byte {error.start} of a block); pass --encoding"
+        ) from None
 
 
-def _batched_text(lines: Iterator[str], chunk_rows: int) -> Iterator[pa.Table]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == chunk_rows:
-            yield pa.table({TEXT: pa.array(batch, pa.string())})
-            batch = []
-    if batch:
-        yield pa.table({TEXT: pa.array(batch, pa.string())})
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
-def _batched_jsonl(lines: Iterator[str], chunk_rows: int) -> Iterator[pa.Table]:
-    records: list[dict[str, Any]] = []
+def _json_records(lines: Iterator[str], label: str) -> Iterator[dict[str, Any]]:
+    """The objects of JSON lines, or the items of one JSON array (a .json file may hold one)."""
+    first = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if first and line.lstrip().startswith("["):
+            yield from _json_array_records("\n".join([line, *lines]), label)
+            return
+        first = False
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise TextCNNError(f"stdin line {number} is not valid JSON ({error.msg}); pass JSON lines") from None
+            raise TextCNNError(f"{label} line {number} is not valid JSON ({error.msg}); pass JSON lines") from None
         if not isinstance(record, dict):
-            raise TextCNNError(f'stdin line {number} is not a JSON object; each line needs one, e.g. {{"text": ...}}')
-        records.append(record)
-        if len(records) == chunk_rows:
-            yield _records_to_table(records)
-            records = []
-    if records:
-        yield _records_to_table(records)
+            raise TextCNNError(f'{label} line {number} is not a JSON object; each line needs one, e.g. {{"text": ...}}')
+        yield record
+
+
+def _json_array_records(text: str, label: str) -> Iterator[dict[str, Any]]:
+    """Objects as they are, anything else as a text (like `datasets` does for a list of strings)."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TextCNNError(f"{label} is not valid JSON ({error.msg}, line {error.lineno})") from None
+    for item in items:
+        yield item if isinstance(item, dict) else {TEXT: item}
 
 
 def _records_to_table(records: list[dict[str, Any]]) -> pa.Table:

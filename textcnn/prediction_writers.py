@@ -8,7 +8,8 @@ Record layout (one output row per input row, in input order):
   `label_2`, `score_2`, ..., `label_K`, `score_K`; with `probabilities`, one `prob_<class>`
   column per class. Scores are float32 (the model's precision).
 
-A kept input column whose name clashes with an output column is written as `input_<name>`.
+A kept input column whose name clashes with an output column is written as `input_<name>`
+(`input_` repeated while that name is taken by another column too).
 """
 
 from __future__ import annotations
@@ -138,11 +139,19 @@ def make_writer(
     raise TextCNNError(f"unknown output format '{output_format}'; use one of {', '.join(OUTPUT_FORMATS)}")
 
 
-def kept_name(name: str, reserved: set[str]) -> str:
-    """`name`, or `input_<name>` (repeated as needed) when it clashes with an output column."""
-    while name in reserved:
-        name = KEPT_PREFIX + name
-    return name
+def kept_names(names: Sequence[str], reserved: set[str]) -> list[str]:
+    """Output names for the kept columns `names`: a name that clashes with an output column gets
+    `input_` in front, again and again until it is taken neither by an output column nor by another
+    kept column (`label` next to an input `input_label` becomes `input_input_label`)."""
+    taken = reserved | set(names)
+    renamed = []
+    for name in names:
+        if name in reserved:
+            while name in taken:
+                name = KEPT_PREFIX + name
+            taken.add(name)
+        renamed.append(name)
+    return renamed
 
 
 class JsonlWriter:
@@ -163,8 +172,7 @@ class JsonlWriter:
         scores = probabilities.tolist()
         kept_rows: list[dict[str, Any]] | None = None
         if kept is not None and kept.num_columns:
-            renamed = [kept_name(name, self.reserved) for name in kept.column_names]
-            kept_rows = kept.rename_columns(renamed).to_pylist()
+            kept_rows = kept.rename_columns(kept_names(kept.column_names, self.reserved)).to_pylist()
         classes = self.classes
         lines = []
         for i, (order, row) in enumerate(zip(ranked, scores, strict=True)):
@@ -243,8 +251,8 @@ class TableWriter:
     def _table(self, kept: pa.Table | None, probabilities: np.ndarray) -> pa.Table:
         columns: dict[str, pa.Array | pa.ChunkedArray] = {}
         if kept is not None:
-            for name in kept.column_names:
-                columns[kept_name(name, self.reserved)] = kept.column(name)
+            for name, output_name in zip(kept.column_names, kept_names(kept.column_names, self.reserved), strict=True):
+                columns[output_name] = kept.column(name)
         ranked = ranked_classes(probabilities, self.top_k)
         rows = np.arange(len(probabilities))
         for rank in range(self.top_k):
