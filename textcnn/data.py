@@ -18,6 +18,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.model_selection import train_test_split
 
 from textcnn.errors import TextCNNError
@@ -84,6 +85,7 @@ def load_file(
         kwargs.update(keep_default_na=False, na_values=[""], encoding=encoding)
         if suffix == ".tsv":
             kwargs["sep"] = "\t"
+        kwargs.update(_columns_as_text(path, kwargs.get("sep", ","), encoding))
     elif builder == "text" or builder == "json":
         kwargs["encoding"] = encoding
     kwargs.update(builder_kwargs or {})
@@ -95,6 +97,46 @@ def load_file(
         raise TextCNNError(f"{path} has no data rows")
     if builder == "json" and not streaming:
         _check_decoded(loaded, path, encoding)
+    if builder == "csv" and not streaming:
+        loaded = _integer_columns_as_integers(loaded)
+    return loaded
+
+
+def _columns_as_text(path: Path, sep: str, encoding: str) -> dict[str, datasets.Features]:
+    """`datasets` features that read every CSV/TSV column as text, as written.
+
+    pandas would guess each column's type, per chunk when streaming: an id column of numbers that
+    turns into codes after row 8,192 is int64 in one chunk and text in the next, and "007" becomes
+    7. The header is read with pandas, the parser of the `datasets` CSV builder, so that the names
+    match its columns.
+    """
+    import pandas as pd  # a dependency of `datasets`
+
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding)
+    except Exception:  # empty or unreadable: the builder reports it the usual way
+        return {}
+    return {"features": datasets.Features({name: datasets.Value("string") for name in header.columns})}
+
+
+def _integer_columns_as_integers(loaded: datasets.Dataset) -> datasets.Dataset:
+    """Columns whose every cell is a whole number written plainly ("7", "-2") become int64.
+
+    For training and evaluation: integer labels stay integers, while pandas' own guessing would
+    have turned label codes "001" / "002" into 1 / 2 and integer labels with one empty cell into
+    floats 0.0 / 1.0. Read as text, then made integers only where that loses nothing, labels come
+    back as they were written.
+    """
+    for name in loaded.column_names:
+        column = loaded.data.column(name)
+        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            continue
+        try:
+            numbers = pc.cast(column, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if pc.all(pc.equal(pc.cast(numbers, column.type), column)).as_py() in (True, None):
+            loaded = loaded.cast_column(name, datasets.Value("int64"))
     return loaded
 
 
@@ -117,13 +159,16 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
     if not class_dirs:
         raise TextCNNError(f"directory {path} has no class sub-folders (expected {path}/<label>/<file>)")
 
+    # A byte order mark (Windows Notepad writes one) is not part of the document.
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
     def documents() -> Iterator[dict[str, str]]:
         for class_dir in class_dirs:
             for file in sorted(class_dir.iterdir()):
                 if not file.is_file() or file.name.startswith("."):
                     continue
                 try:
-                    text = file.read_bytes().decode(encoding, errors=errors)
+                    text = file.read_bytes().decode(codec, errors=errors)
                 except UnicodeDecodeError:
                     raise TextCNNError(_not_decodable(file, encoding)) from None
                 yield {TEXT: text, LABEL: class_dir.name}

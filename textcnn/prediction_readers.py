@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -143,27 +142,11 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
 
 def _stream_options(spec: InputSpec, chunk_rows: int) -> dict[str, Any]:
     """Builder read sizes that keep memory per read near one chunk (Parquet's default is a whole
-    row group, up to a million rows), and CSV/TSV columns read as text."""
+    row group, up to a million rows). CSV/TSV columns arrive as text (`load_file`), so a kept
+    column never changes type between chunks and values are copied as written."""
     if spec.format in ("csv", "tsv"):
-        return {"chunksize": chunk_rows, **_text_features(spec)}
+        return {"chunksize": chunk_rows}
     return {"batch_size": chunk_rows}
-
-
-def _text_features(spec: InputSpec) -> dict[str, datasets.Features]:
-    """Every CSV/TSV column as text, as written (`007` stays "007").
-
-    Otherwise pandas guesses each chunk's types on its own: an id column that turns from numbers to
-    codes after row 8,192 is int64 in one chunk and text in the next, which breaks a CSV or Parquet
-    output and changes the values of a JSONL one, depending on --chunk-rows. The header is read with
-    pandas, the parser of the `datasets` CSV builder, so that the names match its columns.
-    """
-    import pandas as pd  # a dependency of `datasets`, imported only for CSV input
-
-    try:
-        header = pd.read_csv(spec.source, sep="\t" if spec.format == "tsv" else ",", nrows=0, encoding=spec.encoding)
-    except Exception:  # empty or unreadable: `load_file` reports it the usual way
-        return {}
-    return {"features": datasets.Features({name: datasets.Value("string") for name in header.columns})}
 
 
 def _line_file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
