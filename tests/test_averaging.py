@@ -8,6 +8,7 @@ import torch
 from conftest import make_corpus
 
 from textcnn.config import ModelConfig, TrainConfig
+from textcnn.errors import TextCNNError
 from textcnn.inference import predict_logits
 from textcnn.model import TextCNN
 from textcnn.tokenization import encode_batch, train_tokenizer
@@ -73,3 +74,16 @@ def test_a_tensor_equal_in_every_state_is_kept_bit_for_bit() -> None:
     frozen = torch.rand(50, 7)
     states = [{"frozen": frozen.clone(), "trained": torch.rand(3)} for _ in range(3)]
     assert torch.equal(average_states(states)["frozen"], frozen)
+
+
+def test_a_loss_that_turns_nan_stops_training_with_an_error() -> None:
+    texts, labels = make_corpus(60, seed=3)
+    tokenizer = train_tokenizer(texts)
+    ids = encode_batch(tokenizer, texts, 64)
+    targets = np.searchsorted(np.unique(labels), labels)
+    model = TextCNN(ModelConfig(vocab_size=tokenizer.get_vocab_size(), num_classes=3, embedding_dim=16, num_filters=8))
+    with torch.no_grad():
+        model.embedding.weight[5] = float("nan")  # as a corrupt vectors file would leave it
+    train = TrainConfig(epochs=3, batch_size=16, device="cpu")
+    with pytest.raises(TextCNNError, match="training diverged: the loss became nan in epoch 1"):
+        train_model(model, ids[:50], targets[:50], ids[50:], targets[50:], train, device=torch.device("cpu"), unk_id=1)

@@ -104,6 +104,15 @@ def test_resume_with_other_settings_is_refused(data, tmp_path) -> None:
         TextCNNClassifier(**{**PARAMS, "lr": 0.01}).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", resume=True)
     with pytest.raises(TextCNNError, match="data differ"):
         TextCNNClassifier(**PARAMS).fit_dataset(data.select(range(120)), checkpoint_dir=tmp_path / "ckpt", resume=True)
+    # Same lengths, first and last words and labels; only the words in between differ.
+    inner_changed = data.map(lambda row: {"text": _replace_inner_words(row["text"])})
+    with pytest.raises(TextCNNError, match="data differ"):
+        TextCNNClassifier(**PARAMS).fit_dataset(inner_changed, checkpoint_dir=tmp_path / "ckpt", resume=True)
+
+
+def _replace_inner_words(text: str) -> str:
+    words = text.split()
+    return " ".join([words[0], *(["same"] * (len(words) - 2)), words[-1]]) if len(words) > 2 else text
 
 
 class _Exploit:

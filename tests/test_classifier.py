@@ -124,6 +124,26 @@ def test_predict_before_fit_is_not_fitted_error() -> None:
             getattr(TextCNNClassifier(), method)(["a b"])
 
 
+def test_pandas_na_texts_are_empty_texts(fitted) -> None:
+    texts = pd.Series(["a good match", None], dtype="string")
+    assert np.allclose(fitted.predict_proba(texts), fitted.predict_proba(["a good match", ""]))
+
+
+@pytest.mark.parametrize(
+    ("param", "value"), [("predict_batch_size", 0), ("predict_batch_size", -1), ("embedding_dim", 0)]
+)
+def test_sizes_below_one_are_refused_at_fit(corpus, param: str, value: int) -> None:
+    with pytest.raises(TextCNNError, match=f"{param} must be an integer >= 1"):
+        TextCNNClassifier(**{**SMALL, param: value}).fit(*corpus)
+
+
+def test_predict_batch_size_set_to_zero_after_fit_is_an_error_not_a_hang(fitted) -> None:
+    broken = clone(fitted).set_params(predict_batch_size=0)
+    broken.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    with pytest.raises(ValueError, match="predict_batch_size must be an integer >= 1"):
+        broken.predict(["a good match"])
+
+
 def test_clone_keeps_hyperparameters_and_drops_fitted_state(fitted) -> None:
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()

@@ -485,3 +485,15 @@ def test_a_csv_column_that_turns_from_numbers_to_codes_is_kept_as_written_whatev
         assert pd.read_csv(out, dtype=str)["id"].tolist() == ids
     else:
         assert pq.read_table(out).column("id").to_pylist() == ids
+
+
+def test_an_unfitted_classifier_is_not_fitted_error(tmp_path) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    from textcnn import TextCNNClassifier
+
+    (tmp_path / "in.txt").write_text("a text\n")
+    with pytest.raises(NotFittedError):
+        predict_file(TextCNNClassifier(), tmp_path / "in.txt", tmp_path / "out.jsonl")
+    with pytest.raises(NotFittedError):
+        next(iter_predictions(TextCNNClassifier(), tmp_path / "in.txt"))

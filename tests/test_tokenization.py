@@ -72,6 +72,16 @@ def test_loading_a_corrupt_tokenizer_names_the_file(tmp_path) -> None:
         load_tokenizer(path)
 
 
+def test_a_tokenizer_without_its_unknown_token_is_refused(tmp_path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordLevel(vocab={PAD_TOKEN: 0, "good": 1}, unk_token=UNK_TOKEN))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(TextCNNError, match=r"names \[UNK\] as its unknown token but has no such token"):
+        load_tokenizer(tmp_path / "tokenizer.json")
+
+
 def test_encoding_in_chunks_matches_one_text_at_a_time() -> None:
     from textcnn.tokenization import ENCODE_CHUNK
 

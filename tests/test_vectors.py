@@ -105,6 +105,15 @@ def test_exact_token_first_then_lowercase_then_case_folded(tmp_path) -> None:
     assert first[4] == 5.0  # "ROME" -> no exact, no "rome", case-folded "Rome"
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_a_vector_with_nan_or_inf_is_refused(tmp_path, binary: bool) -> None:
+    """Such a vector would make every loss NaN and the saved model useless."""
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    write_vectors(path, ["good", "bad"], np.array([[0.1, 0.2], [np.nan, np.inf]]), binary=binary)
+    with pytest.raises(TextCNNError, match="vector for 'bad' holds nan or inf"):
+        load_vectors(path, {"[PAD]": 0, "good": 1, "bad": 2}, vocab_size=3, special_tokens={"[PAD]"})
+
+
 def test_missing_words_match_the_pretrained_variance_and_pad_is_zero(tmp_path) -> None:
     rng = np.random.default_rng(0)
     known = [f"w{i}" for i in range(400)]

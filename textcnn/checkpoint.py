@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import random
 import shutil
@@ -193,15 +194,12 @@ def data_fingerprint(
     valid_ids: Sequence[Sequence[int]],
     valid_targets: np.ndarray,
 ) -> str:
-    """A cheap digest of the encoded data: lengths, targets, first and last token of each text."""
+    """A digest of the encoded data: every token id of every text, the lengths and the targets."""
     digest = hashlib.blake2b(digest_size=16)
     for ids, targets in ((train_ids, train_targets), (valid_ids, valid_targets)):
-        for part in (
-            np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids)),
-            np.fromiter((s[0] if len(s) else -1 for s in ids), dtype=np.int64, count=len(ids)),
-            np.fromiter((s[-1] if len(s) else -1 for s in ids), dtype=np.int64, count=len(ids)),
-            np.asarray(targets, dtype=np.int64),
-        ):
+        lengths = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
+        tokens = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        for part in (lengths, tokens, np.asarray(targets, dtype=np.int64)):
             digest.update(part.tobytes())
     return digest.hexdigest()
 

@@ -432,6 +432,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         config = self.model_.config
         ids = encode_batch(self.tokenizer_, _as_texts(X), config.max_length, config.truncation)
         projection = projection_for(self.model_, ids)
+        if not isinstance(self.predict_batch_size, int) or self.predict_batch_size < 1:
+            raise ValueError(f"predict_batch_size must be an integer >= 1, got {self.predict_batch_size!r}")
         return predict_probabilities(self.model_, ids, batch_size=self.predict_batch_size, projection=projection)
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
@@ -518,6 +520,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError(str(error)) from None
 
     def _train_config(self) -> TrainConfig:
+        if not isinstance(self.predict_batch_size, int) or self.predict_batch_size < 1:
+            raise TextCNNError(f"predict_batch_size must be an integer >= 1, got {self.predict_batch_size!r}")
+        if self.embedding_dim is not None and (not isinstance(self.embedding_dim, int) or self.embedding_dim < 1):
+            raise TextCNNError(f"embedding_dim must be an integer >= 1 or None, got {self.embedding_dim!r}")
         try:
             return TrainConfig(
                 epochs=self.epochs,
@@ -546,7 +552,7 @@ def _as_texts(X: Iterable[Any]) -> list[str]:
     if isinstance(X, str):
         raise TypeError("expected a sequence of texts, got a single string; wrap it in a list")
     values = X.tolist() if hasattr(X, "tolist") else list(X)
-    return [v if isinstance(v, str) else ("" if v is None or v != v else str(v)) for v in values]
+    return [v if isinstance(v, str) else ("" if _is_missing(v) else str(v)) for v in values]
 
 
 def _is_missing(value: Any) -> bool:

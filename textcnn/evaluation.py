@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from textcnn.errors import TextCNNError
 from textcnn.persistence import to_json_value
@@ -32,15 +32,17 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
             f"none of the evaluation labels are known to the model (saw {', '.join(sorted(unseen))}; "
             f"the model knows {', '.join(map(str, classes))})"
         )
-    report = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
+    # Per class from precision_recall_fscore_support: classification_report's dict also holds the
+    # keys "accuracy", "macro avg", "weighted avg" and "micro avg", which a class may be named.
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
     per_class = {
         str(label): {
-            "precision": report[str(label)]["precision"],
-            "recall": report[str(label)]["recall"],
-            "f1": report[str(label)]["f1-score"],
-            "support": int(report[str(label)]["support"]),
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
         }
-        for label in classes
+        for i, label in enumerate(classes)
     }
     matrix = confusion_matrix(y_true, y_pred, labels=classes)
     return {

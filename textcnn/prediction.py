@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import torch
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from textcnn.classifier import TextCNNClassifier
@@ -245,7 +246,10 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
 
 
 def _load(model: TextCNNClassifier | str | Path) -> TextCNNClassifier:
-    return model if isinstance(model, TextCNNClassifier) else TextCNNClassifier.load(model)
+    if isinstance(model, TextCNNClassifier):
+        check_is_fitted(model, "model_")
+        return model
+    return TextCNNClassifier.load(model)
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:

@@ -84,6 +84,11 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
         raise TextCNNError(f"{path} is not a valid tokenizer.json: {_first_line(error)}") from None
     if tokenizer.token_to_id(PAD_TOKEN) is None:
         raise TextCNNError(f"{path} has no {PAD_TOKEN} token; add one so texts can be padded")
+    unknown = getattr(tokenizer.model, "unk_token", None)
+    if unknown is not None and tokenizer.token_to_id(unknown) is None:
+        raise TextCNNError(
+            f"{path} names {unknown} as its unknown token but has no such token; add it to its vocabulary"
+        )
     return tokenizer
 
 

@@ -31,6 +31,7 @@ from textcnn.batching import pad_batch, training_batches, widen_to_ladder
 from textcnn.checkpoint import KeptEpoch, TrainingState, capture_random
 from textcnn.config import TrainConfig
 from textcnn.devices import ProcessGroup, autocast, autocast_dtype
+from textcnn.errors import TextCNNError
 from textcnn.inference import predict_logits
 from textcnn.model import TextCNN
 
@@ -218,6 +219,11 @@ def train_model(
         if result.interrupted:
             break
         train_loss = _mean_over_ranks(total_loss, seen, group)
+        if not math.isfinite(train_loss):
+            raise TextCNNError(
+                f"training diverged: the loss became {train_loss} in epoch {epoch}; "
+                "lower the learning rate, or check the data and any word vectors for bad values"
+            )
         if refit_epochs is not None:
             record = {
                 "epoch": epoch,

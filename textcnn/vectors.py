@@ -203,6 +203,8 @@ def load_vectors(
         vector = decode()
         if vector is None:
             continue
+        if not np.isfinite(vector).all():  # one would make every loss, and then every weight, NaN
+            raise TextCNNError(f"{path}: the vector for '{word}' holds nan or inf values; the file is corrupt")
         if exact_hit:
             matrix[index] = vector
             priority[index] = _EXACT

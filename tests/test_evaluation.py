@@ -1,0 +1,23 @@
+"""`eval`'s metrics against scikit-learn's own, for any class names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import precision_recall_fscore_support
+
+from textcnn.evaluation import evaluate_predictions
+
+
+@pytest.mark.parametrize("names", [["accuracy", "weighted avg", "x"], ["macro avg", "micro avg", "y"]])
+def test_classes_named_like_report_summaries_get_their_own_metrics(names: list[str]) -> None:
+    """classification_report's dict holds "accuracy", "macro avg", ... beside the classes."""
+    rng = np.random.default_rng(0)
+    y_true = rng.choice(names, size=200, p=[0.2, 0.3, 0.5])
+    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.choice(names, size=200))
+    metrics = evaluate_predictions(y_true, y_pred, names)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=names, zero_division=0)
+    for i, name in enumerate(names):
+        assert metrics["per_class"][name] == pytest.approx(
+            {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": support[i]}
+        )
