@@ -17,6 +17,7 @@ from textcnn import persistence as persistence_module
 from textcnn.checkpoint import FILES, OPTIMIZER_FILE, load_checkpoint
 from textcnn.interruption import StopFlag, stop_on_signals
 from textcnn.persistence import save_model_dir
+from textcnn.tokenization import train_tokenizer
 
 # word_dropout > 0 so the word-dropout generator's state must survive the resume too.
 PARAMS = {**SMALL, "epochs": 4, "patience": 10, "word_dropout": 0.1}
@@ -108,6 +109,12 @@ def test_resume_with_other_settings_is_refused(data, tmp_path) -> None:
     inner_changed = data.map(lambda row: {"text": _replace_inner_words(row["text"])})
     with pytest.raises(TextCNNError, match="data differ"):
         TextCNNClassifier(**PARAMS).fit_dataset(inner_changed, checkpoint_dir=tmp_path / "ckpt", resume=True)
+    # A tokenizer file given only now would be used by the refit, which the run never validated.
+    train_tokenizer(data["text"]).save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(TextCNNError, match="tokenizer was None, now '.*tokenizer.json'"):
+        TextCNNClassifier(**{**PARAMS, "tokenizer": str(tmp_path / "tokenizer.json")}).fit_dataset(
+            data, checkpoint_dir=tmp_path / "ckpt", resume=True
+        )
 
 
 def _replace_inner_words(text: str) -> str:

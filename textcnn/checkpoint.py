@@ -161,7 +161,7 @@ class RunInfo:
     def differences(self, other: RunInfo) -> list[str]:
         problems = []
         if self.classes != other.classes:
-            problems.append(f"classes were {self.classes}, now {other.classes}")
+            problems.append(f"classes were {_some(self.classes)}, now {_some(other.classes)}")
         if self.data_fingerprint != other.data_fingerprint:
             problems.append("the training or validation data differ")
         for before, now in ((self.model_config, other.model_config), (self.train_config, other.train_config)):
@@ -186,6 +186,13 @@ class Checkpoint:
                 f"{self.path} belongs to a different run ({'; '.join(problems[:3])}); "
                 "resume with the original data and options, or start over with --overwrite"
             )
+
+
+def _some(values: list[Any], shown: int = 5) -> str:
+    """A list as it prints, or its first few items and its length when it is long."""
+    if len(values) <= shown:
+        return repr(values)
+    return f"[{', '.join(map(repr, values[:shown]))}, ... ({len(values)} in all)]"
 
 
 def data_fingerprint(

@@ -390,6 +390,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         writer = None
         if checkpoint_dir is not None:
             train_settings = train_config.to_dict()
+            # The files a run starts from: a resume, and its refit, must use the same ones.
+            for source in ("tokenizer", "init_from", "vectors"):
+                given = getattr(self, source)
+                train_settings[source] = None if given is None else str(given)
             if average_epochs is not None:
                 train_settings["refit_epochs"] = list(average_epochs)
             run = RunInfo(
