@@ -701,8 +701,11 @@ def parse_textcnn_params(items: Sequence[str]) -> dict[str, Any]:
             raise user_error(
                 f"--textcnn-param {item!r}: expected key=value with key one of {', '.join(sorted(allowed))}"
             )
-        if "," in raw:
-            params[key] = tuple(int(part) for part in raw.split(","))
+        if key == "kernel_sizes" or "," in raw:
+            try:
+                params[key] = tuple(int(part) for part in raw.split(","))
+            except ValueError:
+                raise user_error(f"--textcnn-param {item!r}: expected whole numbers separated by commas") from None
         else:
             try:
                 params[key] = json.loads(raw)

@@ -192,6 +192,9 @@ def test_textcnn_params_are_parsed_and_checked() -> None:
         bench.parse_textcnn_params(["seed=1"])  # seeds come from --seeds
     with pytest.raises(TextCNNError):
         bench.parse_textcnn_params(["epochs"])
+    assert bench.parse_textcnn_params(["kernel_sizes=3"]) == {"kernel_sizes": (3,)}  # one width
+    with pytest.raises(TextCNNError, match="whole numbers separated by commas"):
+        bench.parse_textcnn_params(["kernel_sizes=3,x"])
 
 
 def test_methods_are_checked_and_fasttext_is_skipped_with_a_note_when_missing(monkeypatch) -> None:

@@ -8,8 +8,11 @@ hyper-parameters and is saved alongside for the record (it is never needed to pr
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 #: Version of the model-directory layout. Bump when a saved key changes meaning.
 FORMAT_VERSION = 1
@@ -42,7 +45,16 @@ class ModelConfig:
     wide_convolution: bool = True  # windows also overlap the edges (Kim 2014 pads k-1 zeros each side): +0.7 TREC
 
     def __post_init__(self) -> None:
+        if isinstance(self.kernel_sizes, str | int) or not all(_is_whole(k) for k in self.kernel_sizes):
+            raise ValueError(
+                f"kernel_sizes must be a sequence of whole numbers such as (3, 4, 5), not {self.kernel_sizes!r}"
+            )
         self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
+        _check_types(
+            self,
+            whole=("vocab_size", "num_classes", "embedding_dim", "num_filters", "max_length", "pad_id"),
+            real=("dropout",),
+        )
         validate_architecture(
             kernel_sizes=self.kernel_sizes,
             num_filters=self.num_filters,
@@ -103,6 +115,11 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        _check_types(
+            self,
+            whole=("epochs", "batch_size", "patience", "average_best", "min_freq", "seed"),
+            real=("lr", "weight_decay", "max_norm", "grad_clip", "valid_fraction", "word_dropout"),
+        )
         if self.epochs < 1:
             raise ValueError("epochs must be >= 1")
         if self.batch_size < 1:
@@ -153,3 +170,19 @@ def validate_architecture(
         raise ValueError("embedding_dim must be >= 1")
     if max_length < 1:
         raise ValueError("max_length must be >= 1")
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _check_types(config: Any, *, whole: Sequence[str], real: Sequence[str]) -> None:
+    """A clear error for a setting of the wrong type ("5" for 5), before comparisons raise TypeError."""
+    for name in whole:
+        value = getattr(config, name)
+        if not _is_whole(value):
+            raise ValueError(f"{name} must be a whole number, not {value!r}")
+    for name in real:
+        value = getattr(config, name)
+        if not (_is_whole(value) or isinstance(value, float | np.floating)):
+            raise ValueError(f"{name} must be a number, not {value!r}")
