@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 import numpy as np
@@ -142,6 +143,12 @@ def test_predict_batch_size_set_to_zero_after_fit_is_an_error_not_a_hang(fitted)
     broken.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
     with pytest.raises(ValueError, match="predict_batch_size must be an integer >= 1"):
         broken.predict(["a good match"])
+
+
+def test_a_pickled_estimator_predicts_identically(fitted, test_corpus) -> None:
+    """As the README promises: scikit-learn tools (joblib, GridSearchCV with n_jobs) pickle estimators."""
+    texts, _ = test_corpus
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict_proba(texts), fitted.predict_proba(texts))
 
 
 def test_clone_keeps_hyperparameters_and_drops_fitted_state(fitted) -> None:
