@@ -141,7 +141,7 @@ def test_sizes_below_one_are_refused_at_fit(corpus, param: str, value: int) -> N
 def test_predict_batch_size_set_to_zero_after_fit_is_an_error_not_a_hang(fitted) -> None:
     broken = clone(fitted).set_params(predict_batch_size=0)
     broken.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
-    with pytest.raises(ValueError, match="predict_batch_size must be an integer >= 1"):
+    with pytest.raises(TextCNNError, match="predict_batch_size must be an integer >= 1"):
         broken.predict(["a good match"])
 
 

@@ -433,12 +433,11 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Probabilities of shape (n_samples, n_classes), columns ordered like `classes_`."""
         check_is_fitted(self, "model_")
+        batch_size = self._checked_predict_batch_size()
         config = self.model_.config
         ids = encode_batch(self.tokenizer_, _as_texts(X), config.max_length, config.truncation)
         projection = projection_for(self.model_, ids)
-        if not isinstance(self.predict_batch_size, int) or self.predict_batch_size < 1:
-            raise ValueError(f"predict_batch_size must be an integer >= 1, got {self.predict_batch_size!r}")
-        return predict_probabilities(self.model_, ids, batch_size=self.predict_batch_size, projection=projection)
+        return predict_probabilities(self.model_, ids, batch_size=batch_size, projection=projection)
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """Labels from `classes_`, one per text."""
@@ -523,9 +522,14 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         except ValueError as error:
             raise TextCNNError(str(error)) from None
 
-    def _train_config(self) -> TrainConfig:
+    def _checked_predict_batch_size(self) -> int:
+        """Checked at fit and again at predict, where it may have been set since (0 would never end)."""
         if not isinstance(self.predict_batch_size, int) or self.predict_batch_size < 1:
             raise TextCNNError(f"predict_batch_size must be an integer >= 1, got {self.predict_batch_size!r}")
+        return self.predict_batch_size
+
+    def _train_config(self) -> TrainConfig:
+        self._checked_predict_batch_size()
         if self.embedding_dim is not None and (not isinstance(self.embedding_dim, int) or self.embedding_dim < 1):
             raise TextCNNError(f"embedding_dim must be an integer >= 1 or None, got {self.embedding_dim!r}")
         try:

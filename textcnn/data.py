@@ -238,7 +238,7 @@ def select_columns(
 def _texts_as_strings(dataset: datasets.Dataset, *, source: str) -> datasets.Dataset:
     """Make the text column strings, as `eval` and `predict` read it: 7 becomes "7".
 
-    A CSV column of numbers arrives as int64, and a JSON lines column mixing strings and numbers as
+    A CSV column of whole numbers arrives as int64 (`load_file`), a JSON lines column mixing strings and numbers as
     `datasets`' JSON feature; missing values stay missing (the bad-row check reports them).
     """
     feature = dataset.features[TEXT]
