@@ -114,6 +114,13 @@ def test_a_vector_with_nan_or_inf_is_refused(tmp_path, binary: bool) -> None:
         load_vectors(path, {"[PAD]": 0, "good": 1, "bad": 2}, vocab_size=3, special_tokens={"[PAD]"})
 
 
+def test_a_header_whose_dimension_disagrees_with_the_rows_says_so(tmp_path) -> None:
+    path = tmp_path / "v.txt"
+    path.write_text("2 4\ngood 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8\nbad 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8\n")
+    with pytest.raises(TextCNNError, match="the header says 4-dimensional vectors but line 2 holds 8 values"):
+        detect_format(path)
+
+
 def test_missing_words_match_the_pretrained_variance_and_pad_is_zero(tmp_path) -> None:
     rng = np.random.default_rng(0)
     known = [f"w{i}" for i in range(400)]

@@ -133,6 +133,12 @@ def detect_format(path: str | Path) -> VectorsFormat:
     row = rest if row_end < 0 else rest[:row_end]
     fields = row.rsplit(None, dim)
     binary = not (len(fields) == dim + 1 and _all_numbers(fields[1:]))
+    values = row.split()[1:]
+    if len(values) not in (0, dim) and _all_numbers(values):  # a text row, but not of the header's size
+        raise TextCNNError(
+            f"{path}: the header says {dim}-dimensional vectors but line 2 holds {len(values)} values; "
+            "correct the header's second number or remove the header line"
+        )
     return VectorsFormat(binary=binary, compressed=compressed, dim=dim, count=count)
 
 
