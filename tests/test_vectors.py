@@ -352,6 +352,18 @@ def test_init_from_refuses_a_different_embedding_size(source_dir) -> None:
         TextCNNClassifier(init_from=str(source_dir), **SMALL | {"embedding_dim": 64}).fit(texts, topics)
 
 
+def test_init_from_names_the_changed_settings_it_cannot_use(source_dir, caplog) -> None:
+    texts, topics = make_corpus(60, seed=7)
+    same = SMALL | {"embedding_dim": None, "epochs": 1}
+    with caplog.at_level(logging.WARNING, logger="textcnn.classifier"):
+        TextCNNClassifier(init_from=str(source_dir), **same).fit(texts, topics)
+        assert "is not used" not in caplog.text  # the source's own sizes: nothing to say
+        changed = same | {"kernel_sizes": (2,), "min_freq": 2}
+        TextCNNClassifier(init_from=str(source_dir), **changed).fit(texts, topics)
+    assert "kernel_sizes=(2,) is not used: the init_from model keeps its own, (3, 4, 5)" in caplog.text
+    assert "min_freq=2 is not used: the vocabulary is the init_from model's" in caplog.text
+
+
 # ----------------------------------------------------------------------------------------- CLI
 def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

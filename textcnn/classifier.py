@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ _MODEL_PARAMS = (
     "pooling",
     "wide_convolution",
 )
+
+#: Settings that an `init_from` model or a given tokenizer decides instead of the user.
+_TRANSFER_SHAPED = ("kernel_sizes", "num_filters", "min_freq", "max_vocab")
 
 #: Sub-folder of a run's checkpoint folder that holds the refit's own checkpoint.
 REFIT_CHECKPOINT = "refit"
@@ -260,6 +264,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError("the validation data is empty after removing labels unseen in training")
 
         source = load_source_model(self.init_from) if self.init_from is not None else None
+        self._warn_unused_settings(source)
         given_tokenizer: Tokenizer | None = None  # one the user chose: every phase uses it
         if source is not None:
             given_tokenizer = source.tokenizer
@@ -521,6 +526,25 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         except ValueError as error:
             raise TextCNNError(str(error)) from None
+
+    def _warn_unused_settings(self, source: SavedModel | None) -> None:
+        """Say so when a setting changed from its default cannot apply.
+
+        An `init_from` model keeps its own convolutions (kernel sizes, filters) and vocabulary; a
+        given tokenizer brings its own vocabulary, so `min_freq` and `max_vocab` shape nothing.
+        """
+        parameters = inspect.signature(type(self).__init__).parameters
+        changed = {name for name in _TRANSFER_SHAPED if getattr(self, name) != parameters[name].default}
+        if source is not None:
+            config = source.model.config
+            for name in sorted(changed & {"kernel_sizes", "num_filters"}):
+                value, kept = getattr(self, name), getattr(config, name)
+                if np.atleast_1d(value).tolist() != np.atleast_1d(kept).tolist():
+                    logger.warning("%s=%r is not used: the init_from model keeps its own, %r", name, value, kept)
+        if source is not None or self.tokenizer is not None:
+            origin = "the init_from model" if source is not None else "the given tokenizer"
+            for name in sorted(changed & {"min_freq", "max_vocab"}):
+                logger.warning("%s=%r is not used: the vocabulary is %s's", name, getattr(self, name), origin)
 
     def _checked_predict_batch_size(self) -> int:
         """Checked at fit and again at predict, where it may have been set since (0 would never end)."""
