@@ -181,6 +181,9 @@ def test_missing_data_is_one_error_line_and_writes_nothing(tmp_path: Path, capsy
     error = capsys.readouterr().err.strip()
     assert error.startswith("Error: ") and "mr/train.csv not found" in error and "\n" not in error
     assert not (tmp_path / "out").exists()
+    code = bench.main(["--data-root", str(tmp_path), "--datasets", ",", "--out", str(tmp_path / "out")])
+    assert code == 1 and "--datasets names no dataset" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_textcnn_params_are_parsed_and_checked() -> None:

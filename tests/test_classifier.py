@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import SMALL, make_corpus
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -226,3 +227,10 @@ def test_quiet_fit_prints_no_progress_bars_off_a_terminal(capfd) -> None:
     assert "Tokenizing" in err
     # 54 training rows, batches of 16: 4 steps, fewer than LOSS_DISPLAY_EVERY; the last one shows the loss
     assert re.search(r"epoch 1/1:[^\r]*loss=\d\.\d{4}", err), err[-500:]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_an_absent_device_is_a_clear_error_in_the_api_words_too(fitted, tmp_path) -> None:
+    fitted.save(tmp_path / "m")
+    with pytest.raises(TextCNNError, match=r"device 'cuda' was asked for but no CUDA GPU is visible; use 'auto'"):
+        TextCNNClassifier.load(tmp_path / "m", device="cuda")
