@@ -22,7 +22,9 @@ from textcnn.cli.options import (
 )
 from textcnn.config import POOLINGS, TRUNCATIONS
 from textcnn.data import load_source, select_columns
+from textcnn.errors import TextCNNError
 from textcnn.interruption import StopFlag, stop_on_signals
+from textcnn.persistence import is_model_dir
 from textcnn.sizing import (
     AUTO,
     DOCUMENT_MAX_LENGTH,
@@ -213,6 +215,8 @@ def train_command(
     """
     out = Path(out_dir)
     checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
+    # A model already in --out got past check_output_dir only with one of these flags.
+    may_replace_a_model = overwrite or resume
 
     def load(source: str, default_split: str) -> object:
         raw = load_source(source, split=split or default_split, dataset_config=dataset_config, encoding=encoding)
@@ -244,6 +248,11 @@ def train_command(
             if classifier.refit_:
                 epochs = len(classifier.refit_history_)
                 best += f"; then refit on all training rows for {epochs} epoch{'' if epochs == 1 else 's'}"
+            if is_model_dir(out) and not may_replace_a_model:
+                raise TextCNNError(
+                    f"{out} received a model from elsewhere while this run trained (another run on the same "
+                    f"--out?); it was left as it is and this run's model was not saved (checkpoint: {checkpoint_dir})"
+                )
             classifier.save(out)
         if classifier.interrupted_:
             if classifier.refit_stopped_:
