@@ -159,8 +159,7 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
     if not class_dirs:
         raise TextCNNError(f"directory {path} has no class sub-folders (expected {path}/<label>/<file>)")
 
-    # A byte order mark (Windows Notepad writes one) is not part of the document.
-    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    codec = without_bom(encoding)  # a byte order mark is not part of the document
 
     def documents() -> Iterator[dict[str, str]]:
         for class_dir in class_dirs:
@@ -177,6 +176,15 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
     if not rows:
         raise TextCNNError(f"the class sub-folders of {path} contain no files")
     return datasets.Dataset.from_list(rows)
+
+
+def without_bom(encoding: str) -> str:
+    """UTF-8 as `utf-8-sig`, which drops a leading byte order mark (Windows Notepad writes one) that
+    would otherwise become part of the first text; other encodings as they are."""
+    try:
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:  # an unknown encoding fails when the input is opened, with its own message
+        return encoding
 
 
 def load_hub_dataset(
@@ -253,17 +261,20 @@ def _texts_as_strings(dataset: datasets.Dataset, *, source: str) -> datasets.Dat
     features[TEXT] = datasets.Value("string")
     try:
         return dataset.map(
-            lambda batch: {TEXT: [_as_text(value) for value in batch[TEXT]]}, batched=True, features=features
+            lambda batch: {TEXT: [value_as_text(value) for value in batch[TEXT]]}, batched=True, features=features
         )
     except (TypeError, ValueError) as error:
         raise TextCNNError(f"{source}: the text column does not hold text ({_first_line(error)})") from None
 
 
-def _as_text(value: Any) -> str | None:
-    """A value's text as it is written in a file: strings unchanged, others as JSON (7, 1.5, true)."""
+def value_as_text(value: Any) -> str | None:
+    """A value's text as JSON writes it: strings unchanged, others as JSON (7, 1.5, true).
+
+    The one rule for texts (and kept columns) that are not strings, in training and in prediction.
+    """
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value)
 
 
 def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: str) -> datasets.Dataset:

@@ -8,7 +8,6 @@ holding one JSON array, which `datasets` read whole too).
 
 from __future__ import annotations
 
-import codecs
 import io
 import itertools
 import json
@@ -21,7 +20,7 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from textcnn.data import TEXT, explain_read_error, load_file
+from textcnn.data import TEXT, explain_read_error, load_file, value_as_text, without_bom
 from textcnn.errors import TextCNNError
 
 STDIN = "-"
@@ -163,7 +162,7 @@ def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterato
     later blocks to the first block's types.
     """
     # Universal newlines, like the `datasets` text builder.
-    text = io.TextIOWrapper(binary, encoding=_without_bom(spec.encoding), newline=None)
+    text = io.TextIOWrapper(binary, encoding=without_bom(spec.encoding), newline=None)
     try:
         lines = _decoded_lines(text, spec)
         if spec.format == "txt":
@@ -174,15 +173,6 @@ def _line_tables(binary: IO[bytes], spec: InputSpec, chunk_rows: int) -> Iterato
                 yield _records_to_table(records)
     finally:
         text.detach()  # never close the process's stdin; a file is closed by its owner
-
-
-def _without_bom(encoding: str) -> str:
-    """UTF-8 as `utf-8-sig`, which drops a leading byte order mark (Windows Notepad writes one) that
-    would otherwise become part of the first text; other encodings as they are."""
-    try:
-        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-    except LookupError:  # an unknown encoding fails when the input is opened, with its own message
-        return encoding
 
 
 def _decoded_lines(text: io.TextIOWrapper, spec: InputSpec) -> Iterator[str]:
@@ -241,9 +231,7 @@ def _records_to_table(records: list[dict[str, Any]]) -> pa.Table:
         try:
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep each value as JSON text
-            columns[name] = pa.array(
-                [v if v is None or isinstance(v, str) else json.dumps(v) for v in values], pa.string()
-            )
+            columns[name] = pa.array([value_as_text(v) for v in values], pa.string())
     return pa.table(columns)
 
 

@@ -137,7 +137,10 @@ def embedding_settings(
         }
     if vectors is not None:
         return {"embedding_dim": vectors.dim, "embedding_mode": embedding_mode or "non-static"}
-    return {"embedding_dim": embedding_dim or DEFAULT_EMBEDDING_DIM, "embedding_mode": embedding_mode or "rand"}
+    return {
+        "embedding_dim": DEFAULT_EMBEDDING_DIM if embedding_dim is None else embedding_dim,
+        "embedding_mode": embedding_mode or "rand",
+    }
 
 
 def initialise_model(
