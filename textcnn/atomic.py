@@ -80,3 +80,12 @@ def new_file_mode() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0o644
+
+
+def check_folder_possible(out: Path) -> None:
+    """Fail early, before any work, when a parent of `out` is a file: `out` could never be written."""
+    for folder in out.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise TextCNNError(f"cannot create {out}: {folder} is a file, not a folder")
+            return

@@ -40,7 +40,7 @@ from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
 from tokenizers import Tokenizer
 
-from textcnn.atomic import atomic_directory, check_replaceable
+from textcnn.atomic import atomic_directory, check_folder_possible, check_replaceable
 from textcnn.errors import TextCNNError
 from textcnn.persistence import holds_only_a_model, is_model_dir, read_json
 from textcnn.tokenization import load_tokenizer, prepare_tokenizer
@@ -343,7 +343,7 @@ def check_output_dir(out: str | Path, *, overwrite: bool, resume: bool) -> Path:
     best-so-far model); otherwise an existing model or checkpoint needs `overwrite`.
     """
     out = Path(out)
-    _check_folder_possible(out)
+    check_folder_possible(out)
     checkpoint = checkpoint_dir_for(out)
     if resume:
         if not checkpoint.is_dir():
@@ -362,15 +362,6 @@ def check_output_dir(out: str | Path, *, overwrite: bool, resume: bool) -> Path:
     check_replaceable(out, holds_only_a_model)
     check_replaceable(checkpoint, _holds_only_a_checkpoint)
     return checkpoint
-
-
-def _check_folder_possible(out: Path) -> None:
-    """Fail before training, not at the first checkpoint, when a parent of `out` is a file."""
-    for folder in out.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise TextCNNError(f"cannot create {out}: {folder} is a file, not a folder")
-            return
 
 
 def remove_checkpoint(path: str | Path) -> None:

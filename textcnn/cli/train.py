@@ -25,6 +25,7 @@ from textcnn.data import load_source, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.interruption import StopFlag, stop_on_signals
 from textcnn.persistence import is_model_dir
+from textcnn.run_lock import hold_run_lock
 from textcnn.sizing import (
     AUTO,
     DOCUMENT_MAX_LENGTH,
@@ -214,58 +215,68 @@ def train_command(
     after the current step and writes the best model so far; rerun with --resume to continue.
     """
     out = Path(out_dir)
-    checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
-    # A model already in --out got past check_output_dir only with one of these flags.
-    may_replace_a_model = overwrite or resume
+    with hold_run_lock(out):  # one run per --out: checked, trained and saved without interference
+        checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
+        # A model already in --out got past check_output_dir only with one of these flags.
+        may_replace_a_model = overwrite or resume
 
-    def load(source: str, default_split: str) -> object:
-        raw = load_source(source, split=split or default_split, dataset_config=dataset_config, encoding=encoding)
-        return select_columns(
-            raw, text_column=text_column, label_column=label_column, source=source, on_bad_rows=on_bad_rows
-        )
-
-    train = load(data, "train")
-    valid = load(valid_data, "validation") if valid_data else None
-    classifier = TextCNNClassifier(tokenizer=tokenizer_path, refit=REFIT_OPTIONS[refit], **hyperparameters)  # type: ignore[arg-type]
-
-    if not resume:
-        remove_checkpoint(checkpoint_dir)  # a stale run that --overwrite replaces
-    stop = StopFlag()
-    with stop_on_signals(stop):
-        classifier.fit_dataset(  # type: ignore[arg-type]
-            train, valid, checkpoint_dir=checkpoint_dir, resume=resume, should_stop=stop
-        )
-        if not classifier.process_group_.is_main:
-            return
-        best = f"best epoch {classifier.best_epoch_}"
-        if classifier.best_epoch_:
-            best += f", validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f}"
-            if classifier.averaged_epochs_:
-                best += (
-                    f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}, "
-                    f"validation accuracy {classifier.valid_accuracy_:.4f}"
-                )
-            if classifier.refit_:
-                epochs = len(classifier.refit_history_)
-                best += f"; then refit on all training rows for {epochs} epoch{'' if epochs == 1 else 's'}"
-            if is_model_dir(out) and not may_replace_a_model:
-                raise TextCNNError(
-                    f"{out} received a model from elsewhere while this run trained (another run on the same "
-                    f"--out?); it was left as it is and this run's model was not saved (checkpoint: {checkpoint_dir})"
-                )
-            classifier.save(out)
-        if classifier.interrupted_:
-            if classifier.refit_stopped_:
-                saved = f"saved the validated model ({best}) to {out}; the refit on all rows was stopped"
-            else:
-                saved = (
-                    f"saved the best model so far ({best}) to {out}" if classifier.best_epoch_ else "no epoch finished"
-                )
-            click.echo(
-                f"Interrupted: {saved}; checkpoint in {checkpoint_dir}. "
-                "To continue, run the same command again with --resume",
-                err=True,
+        def load(source: str, default_split: str) -> object:
+            raw = load_source(source, split=split or default_split, dataset_config=dataset_config, encoding=encoding)
+            return select_columns(
+                raw, text_column=text_column, label_column=label_column, source=source, on_bad_rows=on_bad_rows
             )
-            click.get_current_context().exit(stop.exit_code)
-        remove_checkpoint(checkpoint_dir)
-        click.echo(f"Saved model to {out} ({best})", err=True)
+
+        train = load(data, "train")
+        valid = load(valid_data, "validation") if valid_data else None
+        classifier = TextCNNClassifier(tokenizer=tokenizer_path, refit=REFIT_OPTIONS[refit], **hyperparameters)  # type: ignore[arg-type]
+
+        if not resume:
+            remove_checkpoint(checkpoint_dir)  # a stale run that --overwrite replaces
+        stop = StopFlag()
+        with stop_on_signals(stop):
+            classifier.fit_dataset(  # type: ignore[arg-type]
+                train, valid, checkpoint_dir=checkpoint_dir, resume=resume, should_stop=stop
+            )
+            if not classifier.process_group_.is_main:
+                return
+            best = _best_summary(classifier)
+            if classifier.best_epoch_:
+                if is_model_dir(out) and not may_replace_a_model:
+                    raise TextCNNError(
+                        f"{out} received a model from elsewhere while this run trained (another run on the same "
+                        "--out?); it was left as it is and this run's model was not saved "
+                        f"(checkpoint: {checkpoint_dir})"
+                    )
+                classifier.save(out)
+            if classifier.interrupted_:
+                if classifier.refit_stopped_:
+                    saved = f"saved the validated model ({best}) to {out}; the refit on all rows was stopped"
+                else:
+                    saved = f"saved the best model so far ({best}) to {out}"
+                    if not classifier.best_epoch_:
+                        saved = "no epoch finished"
+                click.echo(
+                    f"Interrupted: {saved}; checkpoint in {checkpoint_dir}. "
+                    "To continue, run the same command again with --resume",
+                    err=True,
+                )
+                click.get_current_context().exit(stop.exit_code)
+            remove_checkpoint(checkpoint_dir)
+            click.echo(f"Saved model to {out} ({best})", err=True)
+
+
+def _best_summary(classifier: TextCNNClassifier) -> str:
+    """'best epoch N, validation accuracy A' plus the averaging and refit that followed it."""
+    best = f"best epoch {classifier.best_epoch_}"
+    if not classifier.best_epoch_:
+        return best
+    best += f", validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f}"
+    if classifier.averaged_epochs_:
+        best += (
+            f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}, "
+            f"validation accuracy {classifier.valid_accuracy_:.4f}"
+        )
+    if classifier.refit_:
+        epochs = len(classifier.refit_history_)
+        best += f"; then refit on all training rows for {epochs} epoch{'' if epochs == 1 else 's'}"
+    return best
