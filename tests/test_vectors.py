@@ -364,6 +364,16 @@ def test_init_from_names_the_changed_settings_it_cannot_use(source_dir, caplog) 
     assert "min_freq=2 is not used: the vocabulary is the init_from model's" in caplog.text
 
 
+@pytest.mark.parametrize("num_filters", ["auto", 5])
+def test_init_from_logs_the_filters_it_uses(source_dir, caplog, num_filters) -> None:
+    texts, topics = make_corpus(60, seed=7)
+    settings = SMALL | {"embedding_dim": None, "epochs": 1, "max_length": "auto", "num_filters": num_filters}
+    with caplog.at_level(logging.INFO, logger="textcnn.classifier"):
+        TextCNNClassifier(init_from=str(source_dir), **settings).fit(texts, topics)
+    sizing_line = next(line for line in caplog.text.splitlines() if "median training text" in line)
+    assert sizing_line.endswith(f"{SMALL['num_filters']} filters per width")  # the source's, not 5 or auto's
+
+
 # ----------------------------------------------------------------------------------------- CLI
 def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

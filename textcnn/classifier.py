@@ -272,7 +272,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             given_tokenizer = prepare_tokenizer(load_tokenizer(self.tokenizer))
         # A resumed run must map words to the same ids as the interrupted one.
         tokenizer = checkpoint.tokenizer if checkpoint is not None else given_tokenizer
-        sizing = self._sizing(train, tokenizer)
+        sizing = self._sizing(train, tokenizer, source)
         phase = _Phase(
             classes=classes,
             sizing=sizing,
@@ -482,17 +482,21 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         return estimator
 
     # ----------------------------------------------------------------- helpers
-    def _sizing(self, train: datasets.Dataset, tokenizer: Tokenizer | None) -> Sizing:
-        """Resolve "auto" `max_length` / `num_filters` from the training texts' median length."""
+    def _sizing(self, train: datasets.Dataset, tokenizer: Tokenizer | None, source: SavedModel | None) -> Sizing:
+        """Resolve "auto" `max_length` / `num_filters` from the training texts' median length.
+
+        An `init_from` model's filters are its own, whatever `num_filters` says.
+        """
         try:
             check_size("max_length", self.max_length)
             check_size("num_filters", self.num_filters)
         except ValueError as error:
             raise TextCNNError(str(error)) from None
+        num_filters = source.model.config.num_filters if source is not None else self.num_filters
         median = None
-        if is_auto(self.max_length) or is_auto(self.num_filters) or is_auto(self.refit):
+        if is_auto(self.max_length) or is_auto(num_filters) or is_auto(self.refit):
             median = median_token_count(train.select(sample_positions(len(train)))[TEXT], tokenizer)
-        sizing = resolve_sizing(self.max_length, self.num_filters, median)
+        sizing = resolve_sizing(self.max_length, num_filters, median)
         if median is not None:
             logger.log(
                 self.process_group_.log_level,
