@@ -255,6 +255,37 @@ def test_a_column_that_appears_late_is_fine_in_jsonl_and_a_clear_error_in_parque
     assert list(tmp_path.iterdir()) == []
 
 
+def test_jsonl_kept_values_come_back_exactly_whatever_the_chunking(model_dir, tmp_path) -> None:
+    """Ids that turn from numbers to strings after a chunk, ints beside floats, objects with
+    different keys: JSON lines out equal JSON lines in; CSV gets their text; Parquet says why not."""
+    rows = [
+        {"text": "chef", "id": 1, "x": 1, "meta": {"a": 1}},
+        {"text": "goal", "id": 2, "x": 2.5, "meta": None},
+        {"text": "chip", "id": "s3", "x": 3, "meta": {"b": [1, "é"]}},
+        {"text": "pasta", "id": 4, "x": True, "meta": {"a": None}},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    for chunk_rows in ("1", "2", "4"):
+        result = run("predict", model_dir, source, "--keep-all", "--chunk-rows", chunk_rows)
+        assert result.exit_code == 0, result.output
+        out = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [{k: r[k] for k in ("text", "id", "x", "meta")} for r in out] == rows, chunk_rows
+
+    csv_out = tmp_path / "o.csv"
+    result = run("predict", model_dir, source, "--keep-all", "--chunk-rows", "2", "--output", csv_out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(csv_out, dtype=str, keep_default_na=False)
+    assert table["id"].tolist() == ["1", "2", "s3", "4"]
+    assert table["x"].tolist() == ["1", "2.5", "3", "true"]
+    assert table["meta"].tolist() == ['{"a": 1}', "", '{"b": [1, "é"]}', '{"a": null}']
+
+    result = run("predict", model_dir, source, "--keep-all", "--chunk-rows", "2", "--output", tmp_path / "o.parquet")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "'id' changes type from int64 to string after row 2; write JSONL or CSV" in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
 def test_stdin_accepts_only_text_or_jsonl(model_dir) -> None:
     result = run("predict", model_dir, "-", "--input-format", "csv", input="text\nhello\n")
     assert result.exit_code == 1
@@ -397,8 +428,8 @@ def test_a_jsonl_file_with_a_number_among_the_texts_scores_every_text_as_written
     out = tmp_path / "out.jsonl"
     predict_file(fitted, source, out, keep_all=True)
     records = read_jsonl(out)
-    assert [r["text"] for r in records] == ["chef pasta", "striker goal", "5"]  # no quotes added
-    assert [r["meta"] for r in records] == ["s", "5", None]  # a mixed column is text, strings unchanged
+    assert [r["text"] for r in records] == ["chef pasta", "striker goal", 5]  # as written: no quotes added
+    assert [r["meta"] for r in records] == ["s", 5, None]
     probs = expected(fitted, ["chef pasta", "striker goal", "5"])
     np.testing.assert_allclose([r["score"] for r in records], probs.max(axis=1), atol=1e-6)
 

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from textcnn.data import TEXT, explain_read_error, load_file, value_as_text, without_bom
 from textcnn.errors import TextCNNError
+from textcnn.json_columns import column_from_values, decoded_values, is_json_column
 
 STDIN = "-"
 #: Input format -> its file suffix (for csv, tsv and parquet, the one whose `datasets` builder reads it).
@@ -223,16 +224,13 @@ def _json_array_records(text: str, label: str) -> Iterator[dict[str, Any]]:
 
 
 def _records_to_table(records: list[dict[str, Any]]) -> pa.Table:
-    """Columns are the union of the records' keys, in first-seen order; absent keys are null."""
+    """Columns are the union of the records' keys, in first-seen order; absent keys are null.
+
+    A column Arrow cannot type without changing values is carried as JSON (see `json_columns`).
+    """
     names = list(dict.fromkeys(key for record in records for key in record))
-    columns = {}
-    for name in names:
-        values = [record.get(name) for record in records]
-        try:
-            columns[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep each value as JSON text
-            columns[name] = pa.array([value_as_text(v) for v in values], pa.string())
-    return pa.table(columns)
+    fields, arrays = zip(*(column_from_values(name, [r.get(name) for r in records]) for name in names), strict=True)
+    return pa.Table.from_arrays(list(arrays), schema=pa.schema(fields))
 
 
 def _to_chunk(table: pa.Table, spec: InputSpec) -> InputChunk:
@@ -256,10 +254,12 @@ def _to_chunk(table: pa.Table, spec: InputSpec) -> InputChunk:
         kept = None
     if kept is not None:
         kept = kept.replace_schema_metadata(None)  # drop the input's `datasets` feature metadata
-    return InputChunk(_texts(table.column(spec.text_column), spec), kept)
+    return InputChunk(_texts(table.schema.field(spec.text_column), table.column(spec.text_column), spec), kept)
 
 
-def _texts(column: pa.ChunkedArray, spec: InputSpec) -> list[str | None]:
+def _texts(field: pa.Field, column: pa.ChunkedArray, spec: InputSpec) -> list[str | None]:
+    if is_json_column(field):  # mixed JSON values: each one's text by training's rule
+        return [value_as_text(value) for value in decoded_values(field, column)]
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         try:
             column = pc.cast(column, pa.string())

@@ -8,6 +8,10 @@ Record layout (one output row per input row, in input order):
   `label_2`, `score_2`, ..., `label_K`, `score_K`; with `probabilities`, one `prob_<class>`
   column per class. Scores are float32 (the model's precision).
 
+Kept values: JSONL writes them as they were read (see `json_columns`); CSV/TSV write every kept
+column as text (objects and lists as JSON); Parquet keeps each column's type, fixed by the first
+chunk.
+
 A kept input column whose name clashes with an output column is written as `input_<name>`
 (`input_` repeated while that name is taken by another column too).
 """
@@ -31,6 +35,7 @@ import pyarrow.parquet as pq
 
 from textcnn.atomic import new_file_mode
 from textcnn.errors import TextCNNError
+from textcnn.json_columns import decoded_values, is_json_column
 
 STDOUT = "-"
 OUTPUT_FORMATS = ("jsonl", "csv", "tsv", "parquet")
@@ -172,7 +177,9 @@ class JsonlWriter:
         scores = probabilities.tolist()
         kept_rows: list[dict[str, Any]] | None = None
         if kept is not None and kept.num_columns:
-            kept_rows = kept.rename_columns(kept_names(kept.column_names, self.reserved)).to_pylist()
+            names = kept_names(kept.column_names, self.reserved)
+            values = [decoded_values(field, kept.column(i)) for i, field in enumerate(kept.schema)]
+            kept_rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
         classes = self.classes
         lines = []
         for i, (order, row) in enumerate(zip(ranked, scores, strict=True)):
@@ -251,8 +258,8 @@ class TableWriter:
     def _table(self, kept: pa.Table | None, probabilities: np.ndarray) -> pa.Table:
         columns: dict[str, pa.Array | pa.ChunkedArray] = {}
         if kept is not None:
-            for name, output_name in zip(kept.column_names, kept_names(kept.column_names, self.reserved), strict=True):
-                columns[output_name] = kept.column(name)
+            for i, output_name in enumerate(kept_names(kept.column_names, self.reserved)):
+                columns[output_name] = self._kept_column(kept.schema.field(i), kept.column(i))
         ranked = ranked_classes(probabilities, self.top_k)
         rows = np.arange(len(probabilities))
         for rank in range(self.top_k):
@@ -264,6 +271,16 @@ class TableWriter:
             for index, name in enumerate(self.classes):
                 columns[f"prob_{name}"] = pa.array(probabilities[:, index], pa.float32())
         return pa.table(columns)
+
+    def _kept_column(self, field: pa.Field, column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        """CSV/TSV cells are text, so any column goes as text (nested values as JSON) and no type
+        change between chunks can matter; Parquet keeps native types, and JSON columns as text."""
+        as_text = self.format != "parquet"
+        if is_json_column(field) or (as_text and _is_nested(column.type)):
+            return pa.array([_cell_text(value) for value in decoded_values(field, column)], pa.string())
+        if as_text and not pa.types.is_null(column.type):
+            return column.cast(pa.string())
+        return column
 
     def _open(self, schema: pa.Schema) -> None:
         # A kept column that is all-missing in the first chunk has type null; text fits anything later.
@@ -298,7 +315,18 @@ class TableWriter:
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     raise TextCNNError(
                         f"input column '{field.name}' changes type from {field.type} to {column.type} after row "
-                        f"{self.rows}; write JSONL or leave it out of the kept columns"
+                        f"{self.rows}; write JSONL or CSV, or leave it out of the kept columns"
                     ) from None
             arrays.append(column)
         return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+def _is_nested(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_nested(arrow_type) or pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type)
+
+
+def _cell_text(value: Any) -> str | None:
+    """A kept value's text in a table cell: strings as they are, other values as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
