@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import datasets
 import pandas as pd
 import pytest
 
-from textcnn.data import load_source, select_columns, stratified_split
+from textcnn.data import check_source_options, load_source, select_columns, source_kind, stratified_split
 from textcnn.errors import TextCNNError
 
 ROWS = [("good film", "pos"), ("bad film", "neg"), ("NA", "pos"), ("null", "neg")]
@@ -75,6 +77,70 @@ def test_class_folders_load_one_document_per_file(tmp_path) -> None:
         ("goal!", "sport"),
         ("match\nreport", "sport"),
     ]
+
+
+def test_class_folders_name_what_they_skip_and_refuse_binary_files(tmp_path, caplog) -> None:
+    for label in ("pos", "neg", "neutral"):
+        (tmp_path / label).mkdir()
+    (tmp_path / "pos" / "a.txt").write_text("great", encoding="utf-8")
+    (tmp_path / "neg" / "b.txt").write_text("awful", encoding="utf-8")
+    (tmp_path / "neg" / "2024").mkdir()
+    (tmp_path / "neg" / "2024" / "c.txt").write_text("dull", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="textcnn.data"):
+        dataset = load(tmp_path)
+    assert sorted(dataset["label"]) == ["neg", "pos"]
+    assert "2 entries of" in caplog.text
+    assert "2024 (folder)" in caplog.text and "class 'neutral' is left out" in caplog.text
+
+    (tmp_path / "pos" / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(TextCNNError, match=r"scan.png is not a text document \(it holds binary data\)"):
+        load(tmp_path)
+
+
+@pytest.mark.parametrize("layout", ["saved Dataset", "saved DatasetDict", "data files"])
+def test_hugging_face_folders_load_as_datasets_not_class_folders(tmp_path, layout: str) -> None:
+    train = datasets.Dataset.from_pandas(frame())
+    test = datasets.Dataset.from_dict({"text": ["fine film"], "label": ["pos"]})
+    folder = tmp_path / "ds"
+    if layout == "saved Dataset":
+        train.save_to_disk(str(folder))
+    elif layout == "saved DatasetDict":
+        datasets.DatasetDict({"train": train, "test": test}).save_to_disk(str(folder))
+    else:
+        (folder / "data").mkdir(parents=True)
+        train.to_parquet(str(folder / "data" / "train-00000-of-00001.parquet"))
+        test.to_parquet(str(folder / "data" / "test-00000-of-00001.parquet"))
+    loaded = select_columns(load_source(folder), source=str(folder))
+    assert loaded["text"] == [text for text, _ in ROWS]
+    if layout != "saved Dataset":
+        assert select_columns(load_source(folder, split="test"))["text"] == ["fine film"]
+        with pytest.raises(TextCNNError, match="has no split 'dev'; its splits are: train, test"):
+            load_source(folder, split="dev")
+
+
+def test_txt_file_for_training_says_it_has_no_labels(tmp_path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("good film\n", encoding="utf-8")
+    with pytest.raises(TextCNNError, match="holds texts without labels"):
+        load(path)
+
+
+def test_split_and_dataset_config_are_refused_where_they_cannot_apply(tmp_path) -> None:
+    path = tmp_path / "a.csv"
+    frame().to_csv(path, index=False)
+    with pytest.raises(TextCNNError, match="--split does not apply to .*a single file has no named splits"):
+        check_source_options(path, split="test", dataset_config=None)
+    with pytest.raises(TextCNNError, match="--dataset-config names a configuration of a Hugging Face Hub dataset"):
+        check_source_options(path, split=None, dataset_config="plain_text")
+    check_source_options(path, split=None, dataset_config=None)
+    assert source_kind("stanfordnlp/imdb") == "hub"  # decided without the network
+    check_source_options("stanfordnlp/imdb", split="test", dataset_config="plain_text")
+
+
+@pytest.mark.parametrize("name", ["train.cvs", "reviews.xlsx"])
+def test_a_missing_name_with_a_file_suffix_is_not_sent_to_the_hub(name: str) -> None:
+    with pytest.raises(TextCNNError, match=f"file not found: {name}"):
+        load_source(name)
 
 
 def test_custom_column_names_are_renamed(tmp_path) -> None:

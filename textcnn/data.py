@@ -1,7 +1,8 @@
 """One loader for every data source, built on Hugging Face `datasets`.
 
 A source is a local file (.csv, .tsv, .jsonl/.json, .parquet, or .txt with one text a line), a
-directory of class sub-folders holding one document per file (scikit-learn's `load_files`
+local Hugging Face dataset folder (`save_to_disk`, or data files such as `data/train-*.parquet`),
+a directory of class sub-folders holding one document per file (scikit-learn's `load_files`
 layout), or otherwise a Hugging Face Hub dataset id.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,14 +52,48 @@ def load_source(
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Load `source` as a `datasets.Dataset` (or an `IterableDataset` when `streaming`)."""
     path = Path(source)
-    if path.is_dir():
+    kind = source_kind(source)
+    if kind == "saved dataset":
+        return load_saved_dataset(path, split=split)
+    if kind == "data folder":
+        return load_data_folder(path, split=split, streaming=streaming)
+    if kind == "class folders":
         return load_class_folders(path, encoding=encoding, errors=encoding_errors)
-    if path.is_file():
+    if kind == "file":
         return load_file(path, encoding=encoding, streaming=streaming)
+    return load_hub_dataset(str(source), split=split, dataset_config=dataset_config, streaming=streaming)
+
+
+def source_kind(source: str | Path) -> str:
+    """'file', 'saved dataset' (`save_to_disk`), 'data folder', 'class folders' or 'hub' (an id).
+
+    A name that is no local file or folder but looks like a path is an error here, so that a typo
+    is not sent to the Hub.
+    """
+    path = Path(source)
+    if path.is_dir():
+        if _is_saved_dataset(path):
+            return "saved dataset"
+        return "data folder" if _holds_data_files(path) else "class folders"
+    if path.is_file():
+        return "file"
     if _looks_like_local_path(str(source)):
         kind = "folder" if str(source).endswith(("/", "\\")) else "file"
         raise TextCNNError(f"{kind} not found: {source}")
-    return load_hub_dataset(str(source), split=split, dataset_config=dataset_config, streaming=streaming)
+    return "hub"
+
+
+def check_source_options(source: str | Path, *, split: str | None, dataset_config: str | None) -> None:
+    """Refuse `--split` / `--dataset-config` given for a source they cannot apply to (they were
+    ignored silently: `train a.csv --split test` trained on all of a.csv)."""
+    kind = source_kind(source)
+    if split is not None and kind in ("file", "class folders"):
+        what = "a single file has" if kind == "file" else "class folders have"
+        raise TextCNNError(f"--split does not apply to {source} ({what} no named splits); leave --split out")
+    if dataset_config is not None and kind != "hub":
+        raise TextCNNError(
+            f"--dataset-config names a configuration of a Hugging Face Hub dataset; {source} is local: leave it out"
+        )
 
 
 def load_file(
@@ -153,29 +189,103 @@ def _check_decoded(loaded: datasets.Dataset, path: Path, encoding: str) -> None:
         raise TextCNNError(_not_decodable(path, encoding)) from None
 
 
+def _is_saved_dataset(path: Path) -> bool:
+    """A folder written by `Dataset.save_to_disk` or `DatasetDict.save_to_disk`."""
+    return (path / "dataset_dict.json").is_file() or (
+        (path / "state.json").is_file() and (path / "dataset_info.json").is_file()
+    )
+
+
+def _holds_data_files(path: Path) -> bool:
+    """A folder of data files (e.g. `data/train-00000-of-00001.parquet`) that `datasets` loads as a
+    dataset, told apart from class folders by its files' suffixes (documents are .txt or bare)."""
+    suffixes = set(FILE_BUILDERS) - {".txt"} | {".arrow"}
+    return any(
+        file.suffix.lower() in suffixes
+        for file in path.rglob("*")
+        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+    )
+
+
+def load_saved_dataset(path: Path, *, split: str) -> datasets.Dataset:
+    """A `save_to_disk` folder: a Dataset as it is, or the `split` of a DatasetDict."""
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except Exception as error:
+        raise TextCNNError(f"could not read the saved dataset {path}: {_first_line(_innermost_cause(error))}") from None
+    if isinstance(loaded, datasets.DatasetDict):
+        if split not in loaded:
+            raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(loaded)} (pass --split)")
+        return loaded[split]
+    return loaded
+
+
+def load_data_folder(path: Path, *, split: str, streaming: bool = False) -> datasets.Dataset | datasets.IterableDataset:
+    """A folder of data files, split by their names as `datasets.load_dataset(folder)` splits them."""
+    try:
+        builder = datasets.load_dataset_builder(str(path))
+        splits = list(builder.config.data_files or {})
+        if splits and split not in splits:
+            raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(splits)} (pass --split)")
+        return datasets.load_dataset(str(path), split=split, streaming=streaming)
+    except TextCNNError:
+        raise
+    except Exception as error:
+        raise TextCNNError(f"could not read the data folder {path}: {_first_line(_innermost_cause(error))}") from None
+
+
 def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "strict") -> datasets.Dataset:
-    """Read a directory whose sub-folders are classes and whose files are documents."""
+    """Read a directory whose sub-folders are classes and whose files are documents.
+
+    Hidden files and folders are skipped; what else cannot be read as a document (an empty class
+    folder, files in nested folders, broken links) is named in one warning, since a class or its
+    documents would otherwise be missing without a word.
+    """
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise TextCNNError(f"directory {path} has no class sub-folders (expected {path}/<label>/<file>)")
 
     codec = without_bom(encoding)  # a byte order mark is not part of the document
+    skipped: list[str] = []
 
     def documents() -> Iterator[dict[str, str]]:
         for class_dir in class_dirs:
+            files = 0
             for file in sorted(class_dir.iterdir()):
-                if not file.is_file() or file.name.startswith("."):
+                if file.name.startswith("."):
                     continue
+                if not file.is_file():
+                    kind = "folder" if file.is_dir() else "broken link" if file.is_symlink() else "not a file"
+                    skipped.append(f"{file} ({kind})")
+                    continue
+                data = file.read_bytes()
+                if b"\0" in data[:8192] and not codecs.lookup(codec).name.startswith(("utf-16", "utf-32")):
+                    raise TextCNNError(
+                        f"{file} is not a text document (it holds binary data); class folders hold one text "
+                        "file per document: move it out"
+                    )
                 try:
-                    text = file.read_bytes().decode(codec, errors=errors)
+                    text = data.decode(codec, errors=errors)
                 except UnicodeDecodeError:
                     raise TextCNNError(_not_decodable(file, encoding)) from None
+                files += 1
                 yield {TEXT: text, LABEL: class_dir.name}
+            if files == 0:
+                skipped.append(f"{class_dir} (no documents: class '{class_dir.name}' is left out)")
 
     rows = list(documents())
+    if skipped:
+        logger.warning(
+            "%d entr%s of %s not read: %s", len(skipped), "y" if len(skipped) == 1 else "ies", path, _some(skipped)
+        )
     if not rows:
         raise TextCNNError(f"the class sub-folders of {path} contain no files")
     return datasets.Dataset.from_list(rows)
+
+
+def _some(items: list[str], shown: int = 3) -> str:
+    more = len(items) - shown
+    return "; ".join(items[:shown]) + (f"; and {more} more" if more > 0 else "")
 
 
 def without_bom(encoding: str) -> str:
@@ -190,7 +300,15 @@ def without_bom(encoding: str) -> str:
 def load_hub_dataset(
     name: str, *, split: str, dataset_config: str | None, streaming: bool = False
 ) -> datasets.Dataset | datasets.IterableDataset:
-    """Load a Hugging Face Hub dataset (never with remote code)."""
+    """Load a Hugging Face Hub dataset (never with remote code).
+
+    `huggingface_hub` logs a warning per retried request (about 20 lines when the Hub cannot be
+    reached); the one error line at the end says it all, so those are silenced here.
+    """
+    logger.info("'%s' is no local file or folder: loading it from the Hugging Face Hub", name)
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
     try:
         # Explicit, for `datasets` versions that could still run a dataset's loading script.
         return datasets.load_dataset(name, dataset_config, split=split, streaming=streaming, trust_remote_code=False)
@@ -198,6 +316,8 @@ def load_hub_dataset(
         raise TextCNNError(
             f"could not load '{name}' as a local file, folder or Hugging Face Hub dataset: {_first_line(error)}"
         ) from None
+    finally:
+        hub_logger.setLevel(level)
 
 
 def select_columns(
@@ -221,6 +341,11 @@ def select_columns(
     for column in wanted:
         if column not in dataset.column_names:
             kind = "text" if column == text_column else "label"
+            if kind == "label" and str(source).lower().endswith(".txt"):
+                raise TextCNNError(
+                    f"{source} holds texts without labels (a .txt file is one text a line); to train or evaluate, "
+                    "use a .csv/.tsv/.jsonl/.parquet file with a label column, or class folders"
+                )
             raise TextCNNError(
                 f"{source} has no {kind} column '{column}'; columns are: "
                 f"{', '.join(dataset.column_names)} (choose one with --{kind}-column)"
@@ -344,12 +469,15 @@ def stratified_split(labels: list[Any], valid_fraction: float, seed: int) -> tup
 
 
 def _looks_like_local_path(source: str) -> bool:
+    """A name no Hub dataset id has: Hub ids are `name` or `owner/name`, and a bare name with a
+    file suffix (`train.cvs`, `reviews.xlsx`) is a mistyped or missing local file."""
     return (
         source.startswith((".", "/", "~"))
         or source.endswith("/")
         or "\\" in source
         or Path(source).suffix.lower() in FILE_BUILDERS
         or source.count("/") > 1
+        or ("/" not in source and re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", Path(source).suffix) is not None)
     )
 
 

@@ -16,7 +16,7 @@ from textcnn.cli.options import (
     label_column_option,
     text_column_option,
 )
-from textcnn.data import LABEL, TEXT, load_source, select_columns
+from textcnn.data import LABEL, TEXT, check_source_options, load_source, select_columns
 from textcnn.evaluation import evaluate_predictions, format_report
 from textcnn.persistence import atomic_write_text
 from textcnn.prediction_writers import check_output_path
@@ -53,6 +53,7 @@ def evaluate_command(
     output: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
+    check_source_options(data, split=split, dataset_config=dataset_config)
     if output:
         check_output_path(output)  # before the work, not after it
     classifier = TextCNNClassifier.load(model_dir)

@@ -21,7 +21,7 @@ from textcnn.cli.options import (
     transfer_options,
 )
 from textcnn.config import POOLINGS, TRUNCATIONS
-from textcnn.data import load_source, select_columns
+from textcnn.data import check_source_options, load_source, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.interruption import StopFlag, stop_on_signals
 from textcnn.persistence import is_model_dir
@@ -214,6 +214,7 @@ def train_command(
     A checkpoint is kept in OUT.checkpoint after every epoch. Ctrl-C or SIGTERM stops training
     after the current step and writes the best model so far; rerun with --resume to continue.
     """
+    check_source_options(data, split=split, dataset_config=dataset_config)
     out = Path(out_dir)
     with hold_run_lock(out):  # one run per --out: checked, trained and saved without interference
         checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from textcnn.cli.options import encoding_option, hub_options, text_column_option
-from textcnn.data import TEXT, load_source, select_columns
+from textcnn.data import TEXT, check_source_options, load_source, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.word2vec import Word2VecSettings, require_gensim, train_word2vec
 
@@ -67,6 +67,7 @@ def vectors_command(
     """
     require_gensim()
     logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines drown textcnn's own
+    check_source_options(corpus, split=split, dataset_config=dataset_config)
     target = Path(out)
     if target.exists() and not overwrite:
         raise TextCNNError(f"{target} already exists; pass --overwrite to replace it or pick another --out")
