@@ -280,10 +280,39 @@ def test_jsonl_kept_values_come_back_exactly_whatever_the_chunking(model_dir, tm
     assert table["x"].tolist() == ["1", "2.5", "3", "true"]
     assert table["meta"].tolist() == ['{"a": 1}', "", '{"b": [1, "é"]}', '{"a": null}']
 
-    result = run("predict", model_dir, source, "--keep-all", "--chunk-rows", "2", "--output", tmp_path / "o.parquet")
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "'id' changes type from int64 to string after row 2; write JSONL or CSV" in result.output
-    assert not (tmp_path / "o.parquet").exists()
+    for chunk_rows in ("1", "2", "4"):  # ids of two types: an error for Parquet however the rows are chunked
+        parquet = tmp_path / "o.parquet"
+        result = run(
+            "predict", model_dir, source, "--keep-columns", "id", "--chunk-rows", chunk_rows, "--output", parquet
+        )
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert "input column 'id'" in result.output and "write JSONL or CSV" in result.output
+        assert not parquet.exists()
+
+
+def test_parquet_output_types_json_numbers_objects_and_sparse_keys(model_dir, tmp_path) -> None:
+    rows = [
+        {"text": "chef", "rating": 1, "meta": {"a": 1}},
+        {"text": "goal", "rating": 2.5, "meta": [1, 2]},
+        {"text": "chip", "rating": None, "note": "late"},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o.parquet"
+    result = run("predict", model_dir, source, "--keep-columns", "rating,meta,note", "--output", out)
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.column("rating").to_pylist() == [1.0, 2.5, None]  # JSON numbers: floats
+    assert table.column("meta").to_pylist() == ['{"a": 1}', "[1, 2]", None]
+    assert table.column("note").to_pylist() == [None, None, "late"]
+
+    for chunk_rows in ("1", "2"):  # a key some rows lack is missing there, whatever the chunking
+        result = run("predict", model_dir, source, "--keep-columns", "note", "--chunk-rows", chunk_rows)
+        assert result.exit_code == 0, result.output
+        assert [json.loads(line)["note"] for line in result.stdout.splitlines()] == [None, None, "late"]
+    result = run("predict", model_dir, source, "--keep-columns", "nope", "--chunk-rows", "1")
+    assert result.exit_code == 1
+    assert "no row of" in result.output and "has the column 'nope' to keep" in result.output
 
 
 def test_stdin_accepts_only_text_or_jsonl(model_dir) -> None:

@@ -105,9 +105,35 @@ def resolve_input(
 
 
 def read_chunks(spec: InputSpec, chunk_rows: int) -> Iterator[InputChunk]:
-    """Stream `spec.source` as `InputChunk`s of at most `chunk_rows` rows."""
-    for table in _tables(spec, chunk_rows):
+    """Stream `spec.source` as `InputChunk`s of at most `chunk_rows` rows.
+
+    JSON lines need not all have the same keys: a kept column that a chunk's rows lack is missing
+    (null) there, and only a kept column that no row of the whole input has is an error, raised at
+    the end (the output is written atomically, so nothing is left half-written). So is a text
+    column missing from later chunks; one missing from the first chunk is an error at once (most
+    likely a wrong --text-column, better said before the whole input is read).
+    """
+    seen: set[str] = set()
+    for number, table in enumerate(_tables(spec, chunk_rows)):
+        if spec.format == "jsonl":
+            seen.update(table.column_names)
+            table = _with_missing_columns(table, spec, text_too=number > 0)
         yield _to_chunk(table, spec)
+    never = [name for name in spec.keep_columns or () if name not in seen]
+    if spec.format == "jsonl" and never and seen:
+        raise TextCNNError(
+            f"no row of {spec.label} has the column '{never[0]}' to keep; keys are: {', '.join(sorted(seen))} "
+            "(fix --keep-columns)"
+        )
+
+
+def _with_missing_columns(table: pa.Table, spec: InputSpec, *, text_too: bool) -> pa.Table:
+    """Add the kept columns (and the text column, if `text_too`) this chunk's rows lack, as nulls."""
+    wanted = [*(spec.keep_columns or ()), *([spec.text_column] if text_too else [])]
+    for name in dict.fromkeys(wanted):
+        if name not in table.column_names:
+            table = table.append_column(pa.field(name, pa.null()), pa.nulls(table.num_rows))
+    return table
 
 
 def _tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:

@@ -228,6 +228,7 @@ class TableWriter:
             self.prediction_columns += [f"prob_{c}" for c in self.classes]
         self.reserved = set(self.prediction_columns)
         self.schema: pa.Schema | None = None
+        self.text_for_missing: set[str] = set()  # columns typed text only because the first chunk lacked them
         self.writer: pa_csv.CSVWriter | pq.ParquetWriter | None = None
         self.rows = 0
 
@@ -274,16 +275,32 @@ class TableWriter:
 
     def _kept_column(self, field: pa.Field, column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         """CSV/TSV cells are text, so any column goes as text (nested values as JSON) and no type
-        change between chunks can matter; Parquet keeps native types, and JSON columns as text."""
-        as_text = self.format != "parquet"
-        if is_json_column(field) or (as_text and _is_nested(column.type)):
+        change between chunks can matter. Parquet keeps native types: see `_parquet_json_column`."""
+        if self.format == "parquet":
+            return self._parquet_json_column(field, column) if is_json_column(field) else column
+        if is_json_column(field) or _is_nested(column.type):
             return pa.array([_cell_text(value) for value in decoded_values(field, column)], pa.string())
-        if as_text and not pa.types.is_null(column.type):
-            return column.cast(pa.string())
-        return column
+        return column if pa.types.is_null(column.type) else column.cast(pa.string())
+
+    def _parquet_json_column(self, field: pa.Field, column: pa.ChunkedArray) -> pa.Array:
+        """A JSON-lines column Arrow could not type, for Parquet: numbers (ints beside floats) as
+        floats, objects and lists as their JSON text, and a mix of kinds (numbers and strings) an
+        error, since Parquet holds one type per column."""
+        values = decoded_values(field, column)
+        kinds = {type(value) for value in values if value is not None}
+        if kinds <= {int, float}:
+            return pa.array([None if value is None else float(value) for value in values], pa.float64())
+        if kinds <= {dict, list}:
+            return pa.array([_cell_text(value) for value in values], pa.string())
+        names = ", ".join(sorted(kind.__name__ for kind in kinds))
+        raise TextCNNError(
+            f"input column '{field.name}' mixes value types ({names}) in rows {self.rows + 1}-{self.rows + len(values)}; "
+            "Parquet holds one type per column: write JSONL or CSV, or leave it out of the kept columns"
+        )
 
     def _open(self, schema: pa.Schema) -> None:
         # A kept column that is all-missing in the first chunk has type null; text fits anything later.
+        self.text_for_missing = {f.name for f in schema if pa.types.is_null(f.type)}
         fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
         self.schema = pa.schema(fields)
         if self.format == "parquet":
@@ -310,15 +327,23 @@ class TableWriter:
                 continue
             column = table.column(field.name)
             if not column.type.equals(field.type):
-                try:
-                    column = column.cast(field.type)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    raise TextCNNError(
-                        f"input column '{field.name}' changes type from {field.type} to {column.type} after row "
-                        f"{self.rows}; write JSONL or CSV, or leave it out of the kept columns"
-                    ) from None
+                column = self._cast_later_column(field, column)
             arrays.append(column)
         return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    def _cast_later_column(self, field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:
+        """Only missing values, or values for a column typed text because the first chunk lacked
+        it, are cast; any other type change is an error, not a silent conversion."""
+        changes = TextCNNError(
+            f"input column '{field.name}' changes type from {field.type} to {column.type} after row "
+            f"{self.rows}; write JSONL or CSV, or leave it out of the kept columns"
+        )
+        if not (pa.types.is_null(column.type) or field.name in self.text_for_missing):
+            raise changes
+        try:
+            return column.cast(field.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise changes from None
 
 
 def _is_nested(arrow_type: pa.DataType) -> bool:
