@@ -1,7 +1,8 @@
 # Two commands on a fresh machine: `make demo` (train + evaluate on an embedded dataset) and
-# `make test`. Both create .venv and install from constraints.txt, which pins the CPU build of
-# torch 2.13.0 (see README for GPU set-ups).
+# `make test`. Both create .venv and install from constraints.txt, which pins torch 2.13.0;
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu installs its CPU build first (see README).
 PYTHON ?= python3
+TORCH_INDEX ?=
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -13,6 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet -c constraints.txt --index-url $(TORCH_INDEX) torch)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 

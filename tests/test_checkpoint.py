@@ -96,6 +96,18 @@ def test_a_stopped_run_keeps_its_best_epoch_and_a_checkpoint_per_epoch(data, tmp
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
+def test_a_checkpoint_from_the_first_epoch_is_strict_json_and_resumes(data, uninterrupted, tmp_path) -> None:
+    TextCNNClassifier(**PARAMS).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", should_stop=StopAfterSteps(2))
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    state = json.loads((tmp_path / "ckpt" / "checkpoint.json").read_text(), parse_constant=no_constants)
+    assert state["best_valid_accuracy"] is None  # no epoch validated yet
+    resumed = TextCNNClassifier(**PARAMS).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", resume=True)
+    _assert_same_weights(resumed, uninterrupted)
+
+
 def test_resume_with_other_settings_is_refused(data, tmp_path) -> None:
     stop = StopAfterEpoch(1)
     TextCNNClassifier(**PARAMS).fit_dataset(

@@ -403,6 +403,29 @@ def test_a_signal_saves_the_best_model_and_resume_matches_an_uninterrupted_run(
 
 
 @posix_signals
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_second_signal_aborts_with_the_signals_exit_status_and_keeps_the_last_checkpoint(
+    train_csv, tmp_path, monkeypatch, signum: int
+) -> None:
+    original, calls = textcnn.training.pad_batch, [0]
+
+    def pad_batch(*args, **kwargs):  # both signals during one step of epoch 2
+        calls[0] += 1
+        if calls[0] == STEPS_PER_EPOCH + 2:
+            os.kill(os.getpid(), signum)
+            os.kill(os.getpid(), signum)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(textcnn.training, "pad_batch", pad_batch)
+    result = run("train", train_csv, "--out", tmp_path / "run", *TRAIN_OPTIONS)
+    assert result.exit_code == 128 + signum  # click's own abort would give 1
+    assert "Traceback" not in result.output and result.stderr.strip().endswith("Aborted.")
+    state = json.loads((tmp_path / "run.checkpoint" / "checkpoint.json").read_text())
+    assert (state["epoch"], state["step"]) == (1, 0)  # the end of epoch 1
+    assert not (tmp_path / "run").exists()
+
+
+@posix_signals
 def test_a_signal_during_the_refit_saves_the_validated_model_and_resume_finishes_the_refit(
     train_csv, tmp_path, monkeypatch
 ) -> None:

@@ -26,6 +26,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import random
 import shutil
 from collections.abc import Sequence
@@ -236,7 +237,8 @@ def save_checkpoint(path: str | Path, state: TrainingState, *, run: RunInfo, tok
         "epoch_seconds": state.epoch_seconds,
         "best_key": list(state.best_key) if state.best_key is not None else None,
         "best_epoch": state.best_epoch,
-        "best_valid_accuracy": state.best_valid_accuracy,
+        # NaN until an epoch is validated: written as null, since NaN is not JSON.
+        "best_valid_accuracy": state.best_valid_accuracy if math.isfinite(state.best_valid_accuracy) else None,
         "epochs_without_gain": state.epochs_without_gain,
         "top_epochs": [[key[0], key[1], epoch] for key, epoch, _ in state.top_epochs],
         "history": state.history,
@@ -312,7 +314,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             best_state=_read_tensors(path / BEST_FILE),
             best_key=(float(best_key[0]), float(best_key[1])) if best_key is not None else None,
             best_epoch=int(raw["best_epoch"]),
-            best_valid_accuracy=float(raw["best_valid_accuracy"]),
+            best_valid_accuracy=float("nan" if raw["best_valid_accuracy"] is None else raw["best_valid_accuracy"]),
             epochs_without_gain=int(raw["epochs_without_gain"]),
             history=list(raw["history"]),
             random=random_state,

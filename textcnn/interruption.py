@@ -20,6 +20,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class AbortedBySignal(KeyboardInterrupt):
+    """The second signal: stop at once. `exit_code` follows the shell convention, 128 + N."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
 class StopFlag:
     """A thread-safe "please stop" request; calling the flag tells whether it was raised."""
 
@@ -44,7 +52,8 @@ class StopFlag:
 
 @contextmanager
 def stop_on_signals(flag: StopFlag, signals: Sequence[int] = DEFAULT_SIGNALS) -> Iterator[StopFlag]:
-    """While active, the first of `signals` raises `flag`; the next one aborts (KeyboardInterrupt).
+    """While active, the first of `signals` raises `flag`; the next one aborts (`AbortedBySignal`,
+    a KeyboardInterrupt).
 
     The previous handlers come back on exit. Outside the main thread (where Python cannot
     install handlers) this does nothing.
@@ -55,7 +64,7 @@ def stop_on_signals(flag: StopFlag, signals: Sequence[int] = DEFAULT_SIGNALS) ->
 
     def handle(signum: int, frame: FrameType | None) -> None:
         if flag():
-            raise KeyboardInterrupt
+            raise AbortedBySignal(signum)
         flag.request(signum)
         logger.warning(
             "%s received: stopping after the current step (send it again to abort at once)",

@@ -294,8 +294,9 @@ class TableWriter:
             return pa.array([_cell_text(value) for value in values], pa.string())
         names = ", ".join(sorted(kind.__name__ for kind in kinds))
         raise TextCNNError(
-            f"input column '{field.name}' mixes value types ({names}) in rows {self.rows + 1}-{self.rows + len(values)}; "
-            "Parquet holds one type per column: write JSONL or CSV, or leave it out of the kept columns"
+            f"input column '{field.name}' mixes value types ({names}) in rows {self.rows + 1}-"
+            f"{self.rows + len(values)}; Parquet holds one type per column: write JSONL or CSV, or leave it out "
+            "of the kept columns"
         )
 
     def _open(self, schema: pa.Schema) -> None:

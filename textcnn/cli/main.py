@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
 
 import click
@@ -16,13 +17,17 @@ from textcnn.errors import TextCNNError
 
 
 class TextCNNGroup(click.Group):
-    """Turns library errors into one `Error: ...` line and exit status 1, without a traceback."""
+    """Turns library errors into one `Error: ...` line and exit status 1, without a traceback; an
+    abort by signal exits with the shell's 128 + N (130 for Ctrl-C), as a graceful stop does."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TextCNNError as error:
             raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt as error:  # a second Ctrl-C / SIGTERM, or Ctrl-C outside training
+            click.echo("Aborted.", err=True)
+            ctx.exit(getattr(error, "exit_code", 128 + signal.SIGINT))
         except BrokenPipeError:
             raise  # `textcnn predict ... | head`: click ends quietly
         except OSError as error:  # a full disk, a read-only folder, ...: the environment, not a bug
