@@ -143,6 +143,13 @@ def test_a_missing_name_with_a_file_suffix_is_not_sent_to_the_hub(name: str) -> 
         load_source(name)
 
 
+def test_an_unclosed_quote_in_a_tsv_is_explained(tmp_path) -> None:
+    path = tmp_path / "q.tsv"
+    path.write_text('text\tlabel\n"Best movie ever\tpos\nawful\tneg\n', encoding="utf-8")
+    with pytest.raises(TextCNNError, match="EOF inside string.*a field opens a quote mark that never closes"):
+        load_source(path)
+
+
 def test_custom_column_names_are_renamed(tmp_path) -> None:
     path = tmp_path / "data.csv"
     pd.DataFrame({"id": [1, 2], "body": ["a", "b"], "y": ["x", "z"]}).to_csv(path, index=False)

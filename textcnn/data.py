@@ -489,7 +489,13 @@ def explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
         cause = cause.__cause__ or cause.__context__
     if "corresponds to no data" in str(error):
         return f"{path} has no data rows"
-    return f"could not read {path}: {_first_line(_innermost_cause(error))}"
+    reason = _first_line(_innermost_cause(error))
+    if "EOF inside string" in reason:
+        reason += (
+            " (a field opens a quote mark that never closes: CSV and TSV fields are read with CSV quoting, so a text "
+            'that starts with " must be quoted whole, with its inner quotes doubled)'
+        )
+    return f"could not read {path}: {reason}"
 
 
 def _innermost_cause(error: BaseException) -> BaseException:
