@@ -125,10 +125,10 @@ def test_resume_with_another_number_of_processes_is_refused(data, tmp_path) -> N
     state_file = tmp_path / "ckpt" / "checkpoint.json"
     state = json.loads(state_file.read_text())
     assert state["run"]["world_size"] == 1
-    state["run"]["world_size"] = 2  # as written by `torchrun --nproc_per_node 2`
+    state["run"]["world_size"] = 2  # as written by `torchrun --nproc-per-node 2`
     state_file.write_text(json.dumps(state))
     message = r"ckpt was written by 2 processes, now 1; resume"
-    message += r" with the same number of processes \(torchrun --nproc_per_node 2\)"
+    message += r" with the same number of processes \(torchrun --nproc-per-node 2\)"
     with pytest.raises(TextCNNError, match=message):
         TextCNNClassifier(**PARAMS).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", resume=True)
     del state["run"]["world_size"]  # a checkpoint from before the world size was kept resumes as it did

@@ -208,7 +208,7 @@ def _processes(count: int) -> str:
 
 
 def _launch(world_size: int) -> str:
-    return "without torchrun" if world_size == 1 else f"torchrun --nproc_per_node {world_size}"
+    return "without torchrun" if world_size == 1 else f"torchrun --nproc-per-node {world_size}"
 
 
 def _some(values: list[Any], shown: int = 5) -> str:
