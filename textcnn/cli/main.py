@@ -12,6 +12,7 @@ from textcnn.cli.evaluate import evaluate_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
+from textcnn.devices import is_main_process
 from textcnn.errors import TextCNNError
 
 
@@ -19,6 +20,15 @@ class TextCNNGroup(click.Group):
     """Turns library errors into one `Error: ...` line and exit status 1, without a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except click.ClickException as error:
+            if is_main_process():
+                raise
+            # Under torchrun every process runs the same command and meets the same error: rank 0 says it.
+            raise click.exceptions.Exit(error.exit_code) from None
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TextCNNError as error:
