@@ -129,6 +129,25 @@ def test_resume_with_other_settings_is_refused(data, tmp_path) -> None:
         )
 
 
+def test_resume_with_another_number_of_processes_is_refused(data, tmp_path) -> None:
+    """Each process runs its share of an epoch: under another world size the step counted in the
+    checkpoint no longer says which batches are done (the rest of the epoch was skipped)."""
+    stop = StopAfterSteps(3)
+    TextCNNClassifier(**PARAMS).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", should_stop=stop)
+    state_file = tmp_path / "ckpt" / "checkpoint.json"
+    state = json.loads(state_file.read_text())
+    assert state["run"]["world_size"] == 1
+    state["run"]["world_size"] = 2  # as written by `torchrun --nproc-per-node 2`
+    state_file.write_text(json.dumps(state))
+    message = r"ckpt was written by 2 processes, now 1; resume"
+    message += r" with the same number of processes \(torchrun --nproc-per-node 2\)"
+    with pytest.raises(TextCNNError, match=message):
+        TextCNNClassifier(**PARAMS).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", resume=True)
+    del state["run"]["world_size"]  # a checkpoint from before the world size was kept resumes as it did
+    state_file.write_text(json.dumps(state))
+    assert not TextCNNClassifier(**PARAMS).fit_dataset(data, checkpoint_dir=tmp_path / "ckpt", resume=True).interrupted_
+
+
 def _replace_inner_words(text: str) -> str:
     words = text.split()
     return " ".join([words[0], *(["same"] * (len(words) - 2)), words[-1]]) if len(words) > 2 else text

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -183,6 +187,32 @@ def test_invalid_option_values_are_usage_errors(tmp_path, option: str, value: st
     assert result.exit_code == 2
     assert option in result.output
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    ("rank", "local_rank", "printed"), [("0", "0", True), ("1", "1", False), ("2", "0", True)], ids=str
+)
+def test_under_torchrun_the_first_process_of_each_node_prints_the_error(
+    tmp_path, monkeypatch, rank: str, local_rank: str, printed: bool
+) -> None:
+    monkeypatch.setenv("RANK", rank)
+    monkeypatch.setenv("LOCAL_RANK", local_rank)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    result = run("train", tmp_path / "nope.csv", "--out", tmp_path / "m")
+    assert result.exit_code == 1
+    assert ("Error: file not found" in result.output) == printed
+    usage = run("train", tmp_path / "nope.csv", "--out", tmp_path / "m", "--epochs", "0")
+    assert usage.exit_code == 2
+    assert ("Error: Invalid value for '--epochs'" in usage.output) == printed
+
+
+def test_python_dash_m_textcnn_runs_the_cli(tmp_path) -> None:
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "textcnn", "train", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "m")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: file not found: {tmp_path / 'nope.csv'}"]
 
 
 def test_help_ends_with_examples() -> None:

@@ -1,8 +1,11 @@
-"""Tokenizer training, CJK handling, truncation, save/load."""
+"""Tokenizer training, CJK, Thai and emoji handling, truncation, save/load."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from conftest import SMALL
 
 from textcnn.errors import TextCNNError
 from textcnn.tokenization import (
@@ -10,6 +13,8 @@ from textcnn.tokenization import (
     PAD_TOKEN,
     UNK_ID,
     UNK_TOKEN,
+    build_normalizer,
+    build_pre_tokenizer,
     encode_batch,
     load_tokenizer,
     train_tokenizer,
@@ -38,6 +43,105 @@ def test_cjk_text_is_split_into_characters_not_one_token_per_sentence() -> None:
     ids = encode_batch(tokenizer, texts, max_length=50)
     assert [len(x) for x in ids] == [7, 10]
     assert UNK_ID not in ids[0]
+
+
+def pre_tokens(text: str) -> list[str]:
+    return [token for token, _ in build_pre_tokenizer().pre_tokenize_str(build_normalizer().normalize_str(text))]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ไม่ชอบเลย๒๕๖๗", ["ไ", "ม่", "ช", "อ", "บ", "เ", "ล", "ย", "๒๕๖๗"]),  # Thai: marks stay on their letter
+        ("ສະບາຍດີ", ["ສ", "ະ", "ບ", "າ", "ຍ", "ດີ"]),  # Lao
+        ("ខ្ញុំស្រលាញ់", ["ខ្ញុំ", "ស្រ", "លា", "ញ់"]),  # Khmer: coeng keeps its subscript consonant
+        ("မင်္ဂလာပါ၁၂", ["မ", "င်္ဂ", "လာ", "ပါ", "၁၂"]),  # Myanmar
+    ],
+)
+def test_scripts_written_without_spaces_are_split_into_letters(text: str, expected: list[str]) -> None:
+    assert pre_tokens(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("नमस्ते दुनिया", ["नमस्ते", "दुनिया"]),  # Indic scripts use spaces: words stay whole
+        ("안녕하세요 세계", ["안녕하세요", "세계"]),
+        ("བཀྲ་ཤིས།", ["བཀྲ", "་", "ཤིས", "།"]),  # Tibetan: the tsheg separates syllables
+    ],
+)
+def test_scripts_with_word_separators_keep_their_words(text: str, expected: list[str]) -> None:
+    assert pre_tokens(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("great!😀", ["great", "!", "😀"]),
+        ("great 😀", ["great", "😀"]),
+        ("wow!! 😀😀", ["wow", "!!", "😀", "😀"]),
+        ("❤️!", ["❤️", "!"]),  # the variation selector stays with its emoji
+        ("👍🏽ok", ["👍🏽", "ok"]),
+        ("👨\u200d👩\u200d👧.", ["👨\u200d👩\u200d👧", "."]),
+        ("🇹🇭🇯🇵", ["🇹🇭", "🇯🇵"]),
+        ("★★★,", ["★", "★", "★", ","]),
+    ],
+)
+def test_each_emoji_is_a_token_of_its_own(text: str, expected: list[str]) -> None:
+    assert pre_tokens(text) == expected
+
+
+def old_pre_tokenizer():
+    """The pre-tokenizer of textcnn's tokenizers before Thai and emoji were split."""
+    from tokenizers import Regex, pre_tokenizers
+
+    from textcnn.tokenization import CJK_CHARACTER
+
+    return pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(CJK_CHARACTER), behavior="isolated"), pre_tokenizers.Whitespace()]
+    )
+
+
+def test_text_without_the_new_units_is_split_exactly_as_before() -> None:
+    alphabet = list("abz XY,.!?-'\"_\t\n09éüßñ\u0301\u200d\u00a0\u3000") + list("我はカ漢。、бجह्한ꙮ²ǅ")
+    rng = random.Random(0)
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 24))) for _ in range(3000)]
+    old, new, normalizer = old_pre_tokenizer(), build_pre_tokenizer(), build_normalizer()
+    for text in map(normalizer.normalize_str, texts):
+        assert new.pre_tokenize_str(text) == old.pre_tokenize_str(text), text
+
+
+def test_a_tokenizer_saved_with_the_old_rule_keeps_it(tmp_path) -> None:
+    tokenizer = train_tokenizer(["สนุกมาก!😀 ok"])
+    tokenizer.pre_tokenizer = old_pre_tokenizer()
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    loaded = load_tokenizer(tmp_path / "tokenizer.json")
+    assert [token for token, _ in loaded.pre_tokenizer.pre_tokenize_str("สนุกมาก!😀")] == ["สนุกมาก", "!😀"]
+
+
+def thai_reviews(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Thai sentences without spaces; one cue word among filler words says the class."""
+    filler = ["หนัง", "เรื่อง", "นี้", "นักแสดง", "ผู้กำกับ", "ดนตรี", "จริงๆ", "ฉัน", "คิดว่า", "วันนี้"]
+    cues = {"pos": ["สนุก", "ชอบ", "ประทับใจ"], "neg": ["น่าเบื่อ", "แย่", "ผิดหวัง"]}
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = ["neg", "pos"][i % 2]
+        words = rng.choices(filler, k=rng.randint(4, 10))
+        words.insert(rng.randint(0, len(words)), rng.choice(cues[label]))
+        texts.append("".join(words))
+        labels.append(label)
+    return texts, labels
+
+
+def test_a_thai_model_learns_from_sentences_without_spaces() -> None:
+    from textcnn import TextCNNClassifier
+
+    texts, labels = thai_reviews(160, seed=0)
+    new_texts, new_labels = thai_reviews(60, seed=1)
+    assert len(encode_batch(train_tokenizer(texts), new_texts[:1], max_length=100)[0]) > 10
+    model = TextCNNClassifier(**{**SMALL, "epochs": 6}).fit(texts, labels)
+    assert model.score(new_texts, new_labels) >= 0.9
 
 
 def test_min_freq_and_max_vocab_limit_the_vocabulary() -> None:

@@ -6,7 +6,8 @@ it once the final model is saved. Layout::
 
     checkpoint.json    progress (epoch, step), early-stopping counters, best epoch, history,
                        numpy / python RNG states, and the run's settings (model and training
-                       config, classes, a fingerprint of the data) that a resume must match
+                       config, classes, a fingerprint of the data, the number of processes)
+                       that a resume must match
     tokenizer.json     the run's tokenizer: a resumed run must map words to the same ids
     model.safetensors  current weights
     best.safetensors   weights of the best validation epoch so far
@@ -158,6 +159,8 @@ class RunInfo:
     train_config: dict[str, Any]
     classes: list[Any]
     data_fingerprint: str
+    #: Training processes (torchrun's WORLD_SIZE); None when unknown (checkpoints written before it was kept).
+    world_size: int | None = 1
 
     def differences(self, other: RunInfo) -> list[str]:
         problems = []
@@ -181,12 +184,32 @@ class Checkpoint:
 
     def check_resumable(self, current: RunInfo) -> None:
         """Raise `TextCNNError` unless `current` continues the run that wrote this checkpoint."""
+        self._check_world_size(current.world_size)
         problems = self.run.differences(current)
         if problems:
             raise TextCNNError(
                 f"{self.path} belongs to a different run ({'; '.join(problems[:3])}); "
                 "resume with the original data and options, or start over with --overwrite"
             )
+
+    def _check_world_size(self, now: int | None) -> None:
+        """Each process runs its share of an epoch's steps, and the checkpoint counts the steps done:
+        with another number of processes it would skip or repeat part of the interrupted epoch."""
+        before = self.run.world_size
+        if before is None or now is None or before == now:
+            return
+        raise TextCNNError(
+            f"{self.path} was written by {_processes(before)}, now {now}; resume with the same number of "
+            f"processes ({_launch(before)}), or start over with --overwrite"
+        )
+
+
+def _processes(count: int) -> str:
+    return "1 process" if count == 1 else f"{count} processes"
+
+
+def _launch(world_size: int) -> str:
+    return "without torchrun" if world_size == 1 else f"torchrun --nproc-per-node {world_size}"
 
 
 def _some(values: list[Any], shown: int = 5) -> str:
@@ -253,6 +276,7 @@ def save_checkpoint(path: str | Path, state: TrainingState, *, run: RunInfo, tok
             "training": run.train_config,
             "classes": run.classes,
             "data_fingerprint": run.data_fingerprint,
+            "world_size": run.world_size,
         },
     }
     with atomic_directory(path, may_replace=_holds_only_a_checkpoint) as tmp:
@@ -295,6 +319,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             train_config=dict(raw["run"]["training"]),
             classes=list(raw["run"]["classes"]),
             data_fingerprint=str(raw["run"]["data_fingerprint"]),
+            world_size=_optional_int(raw["run"].get("world_size")),
         )
         random_state = RandomState(
             numpy=dict(raw["random"]["numpy"]),
@@ -416,6 +441,10 @@ def _read_optimizer(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or "state" not in state or "param_groups" not in state:
         raise TextCNNError(f"{path} is not an optimiser state; start over with --overwrite")
     return state
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _plain(value: Any) -> Any:

@@ -406,6 +406,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 train_config=train_settings,
                 classes=[to_json_value(c) for c in phase.classes],
                 data_fingerprint=data_fingerprint(train_ids, train_targets, valid_ids, valid_targets),
+                world_size=self.process_group_.world_size,
             )
             if checkpoint is not None:
                 checkpoint.check_resumable(run)

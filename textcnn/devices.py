@@ -57,6 +57,16 @@ def is_distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def is_main_process() -> bool:
+    """True unless torchrun started this process as a rank other than 0 (known before any process group)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def is_first_process_on_node() -> bool:
+    """True unless torchrun started this process as a local rank other than 0 on its machine."""
+    return _local_rank() == 0
+
+
 def _local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", "0"))
 

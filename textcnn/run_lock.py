@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from textcnn.atomic import check_folder_possible
+from textcnn.devices import is_main_process
 from textcnn.errors import TextCNNError
 
 try:
@@ -44,7 +45,7 @@ def hold_run_lock(out: str | Path) -> Iterator[Path | None]:
     are removed again if they are still empty when the block ends (a run that failed). Under
     torchrun every process runs the same command with the same --out: only global rank 0 locks.
     """
-    if fcntl is None or int(os.environ.get("RANK", "0")) != 0:
+    if fcntl is None or not is_main_process():
         yield None
         return
     path = lock_path_for(out)

@@ -3,7 +3,11 @@
 Normalisation is NFKC + lowercase. Pre-tokenisation splits on whitespace and punctuation and, so
 that languages written without spaces do not collapse into one token per sentence, isolates every
 Han, Hiragana and Katakana character as a token of its own (the convolutions then see character
-n-grams, the usual unit for Chinese and Japanese text classification).
+n-grams, the usual unit for Chinese and Japanese text classification), and likewise every letter of
+Thai, Lao, Khmer and Myanmar with its vowel and tone marks. Each emoji is a token of its own too.
+
+The rule lives in each tokenizer.json: a tokenizer saved by an older version keeps the
+pre-tokenizer it was trained with, so its models tokenise exactly as before.
 """
 
 from __future__ import annotations
@@ -27,6 +31,38 @@ UNK_ID = 1
 #: Han ideographs, Hiragana, Katakana and CJK compatibility ideographs.
 CJK_CHARACTER = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
+#: A letter of Thai, Lao, Myanmar (with extensions A and B) or Khmer (with its symbols), scripts
+#: written without spaces between words (Tibetan separates syllables with a tsheg, which is punctuation,
+#: so it needs no rule), with its combining vowel and tone marks; Khmer's coeng and Myanmar's virama
+#: also keep the consonant they stack. Their digits are left out, so numbers stay whole.
+SPACELESS_LETTER = (
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f&&[^\p{Nd}\p{M}]]"
+    r"(?:[\u1039\u17d2][\u1000-\u109f\u1780-\u17ff]|\p{M})*"
+)
+
+_PICTOGRAPH = r"[\p{So}\p{Extended_Pictographic}]"
+#: Skin tones, variation selectors, keycaps and tag characters that belong to the emoji before them.
+_EMOJI_MODIFIERS = r"[\p{M}\x{1F3FB}-\x{1F3FF}\x{E0020}-\x{E007F}]*"
+
+#: A flag (two regional indicators), or an emoji or other symbol with its modifiers and the emoji
+#: joined to it by ZWJ: otherwise `great!😀` would give the token `!😀`, not the `😀` of `great 😀`.
+EMOJI = (
+    rf"[\x{{1F1E6}}-\x{{1F1FF}}]{{1,2}}"
+    rf"|{_PICTOGRAPH}{_EMOJI_MODIFIERS}(?:\u200d{_PICTOGRAPH}{_EMOJI_MODIFIERS})*"
+)
+
+#: What tokenizers' Whitespace pre-tokenizer (Rust regex `\w+|[^\w\s]+`) calls a word character and
+#: a character that is neither word nor space, spelled for the Oniguruma regexes of `Split`.
+_WORD_CHARACTER = r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]"
+_OTHER_CHARACTER = r"[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]"
+
+#: Every text unit isolated as a token of its own.
+ISOLATED_UNIT = f"{CJK_CHARACTER}|{SPACELESS_LETTER}|{EMOJI}"
+
+#: One pre-token: an isolated unit, else a run of word characters or of other non-space
+#: characters (as Whitespace splits them) that stops where an isolated unit starts.
+PRE_TOKEN = rf"{ISOLATED_UNIT}|(?:(?!{ISOLATED_UNIT}){_WORD_CHARACTER})+|(?:(?!{ISOLATED_UNIT}){_OTHER_CHARACTER})+"
+
 #: Texts are cut to this many characters per allowed token before tokenising, so a single
 #: multi-megabyte line cannot exhaust memory; generous enough never to cut a text that fits.
 CHARS_PER_TOKEN_BUDGET = 32
@@ -36,12 +72,13 @@ ENCODE_CHUNK = 1024
 
 
 def build_pre_tokenizer() -> pre_tokenizers.PreTokenizer:
-    return pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(CJK_CHARACTER), behavior="isolated"),
-            pre_tokenizers.Whitespace(),
-        ]
-    )
+    """Keep each `PRE_TOKEN` match, drop the whitespace between them.
+
+    One `Split` rather than isolating units and then applying Whitespace: Whitespace would cut an
+    isolated emoji again at its variation selector or ZWJ (word characters to Rust's regex). For
+    text without isolated units it gives exactly Whitespace's tokens.
+    """
+    return pre_tokenizers.Split(Regex(PRE_TOKEN), behavior="removed", invert=True)
 
 
 def build_normalizer() -> normalizers.Normalizer:

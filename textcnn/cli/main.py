@@ -13,6 +13,7 @@ from textcnn.cli.evaluate import evaluate_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
+from textcnn.devices import is_first_process_on_node
 from textcnn.errors import TextCNNError
 
 
@@ -21,6 +22,17 @@ class TextCNNGroup(click.Group):
     abort by signal exits with the shell's 128 + N (130 for Ctrl-C), as a graceful stop does."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except click.ClickException as error:
+            if is_first_process_on_node():
+                raise
+            # Under torchrun every process runs the same command and mostly meets the same error: the
+            # first process of each machine says it (once per node, so a problem one machine alone
+            # has, such as a file missing there, is still reported), the others exit with its status.
+            raise click.exceptions.Exit(error.exit_code) from None
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TextCNNError as error:
