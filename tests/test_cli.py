@@ -205,3 +205,12 @@ def test_eval_scores_float_labels_the_model_was_trained_on(tmp_path) -> None:
     assert metrics["confusion_matrix"]["labels"] == [0.5, 1.5, 2.5]
     assert metrics["n"] == 90
 
+
+def test_a_label_column_of_lists_is_a_one_line_error_in_train_and_eval(trained, tmp_path) -> None:
+    rows = [{"body": "a good match", "topic": ["sports"]}, {"body": "spicy pasta", "topic": ["food", "tech"]}]
+    (tmp_path / "multi.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    columns = ["--text-column", "body", "--label-column", "topic"]
+    fragments = ("multi.jsonl: the label column 'topic' holds lists", "single-label classifiers (one label per row)")
+    assert_clean_error(run("train", tmp_path / "multi.jsonl", "--out", tmp_path / "m", *columns), *fragments)
+    assert not (tmp_path / "m").exists()
+    assert_clean_error(run("eval", trained / "model", tmp_path / "multi.jsonl", *columns), *fragments)
