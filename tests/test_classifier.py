@@ -234,3 +234,110 @@ def test_an_absent_device_is_a_clear_error_in_the_api_words_too(fitted, tmp_path
     fitted.save(tmp_path / "m")
     with pytest.raises(TextCNNError, match=r"device 'cuda' was asked for but no CUDA GPU is visible; use 'auto'"):
         TextCNNClassifier.load(tmp_path / "m", device="cuda")
+
+
+def test_a_one_column_frame_or_array_is_that_column(fitted, test_corpus) -> None:
+    """What `ColumnTransformer` hands on for a list of one column: before, a DataFrame gave its column
+    names as texts and an (n, 1) array one text "['...']" per row."""
+    texts, labels = test_corpus
+    expected = fitted.predict_proba(texts)
+    np.testing.assert_array_equal(fitted.predict_proba(pd.DataFrame({"text": texts})), expected)
+    np.testing.assert_array_equal(fitted.predict_proba(np.array(texts, dtype=object)[:, None]), expected)
+    assert fitted.predict(pd.DataFrame({"text": texts})).tolist() == fitted.predict(texts).tolist()
+    assert fitted.score(pd.DataFrame({"text": texts}), pd.DataFrame({"label": labels})) == fitted.score(texts, labels)
+
+
+def test_other_two_d_inputs_are_refused_everywhere(fitted, corpus) -> None:
+    texts, labels = corpus
+    two = pd.DataFrame({"text": texts, "label": labels})
+    message = r"X must be 1-D, one text per row \(e\.g\. df\['text'\]\); got 2 columns"
+    for method in (fitted.predict, fitted.predict_proba):
+        for value in (two, two.to_numpy()):
+            with pytest.raises(ValueError, match=message):
+                method(value)
+    with pytest.raises(ValueError, match=message):
+        fitted.score(two, labels)
+    with pytest.raises(ValueError, match=message):
+        TextCNNClassifier(**SMALL).fit(two.to_numpy(), labels)  # the labels would have become words
+    with pytest.raises(ValueError, match=message.replace("X", "X_valid")):
+        TextCNNClassifier(**SMALL).fit(texts, labels, X_valid=two, y_valid=labels)
+    with pytest.raises(ValueError, match="X holds lists, not texts"):
+        fitted.predict([["a", "good", "match"]])
+
+
+def test_fits_through_a_column_transformer(corpus, test_corpus) -> None:
+    from sklearn.compose import ColumnTransformer
+
+    texts, labels = corpus
+    frame = pd.DataFrame({"text": texts[:120], "id": range(120)})
+    params = {**SMALL, "epochs": 2}
+    pipeline = Pipeline(
+        [("columns", ColumnTransformer([("text", "passthrough", ["text"])])), ("cnn", TextCNNClassifier(**params))]
+    ).fit(frame, labels[:120])
+    direct = TextCNNClassifier(**params).fit(texts[:120], labels[:120])
+    test = pd.DataFrame({"text": test_corpus[0], "id": 0})
+    np.testing.assert_array_equal(pipeline.predict_proba(test), direct.predict_proba(test_corpus[0]))
+
+
+def test_non_integer_float_labels_are_classes_for_score_too() -> None:
+    texts, names = make_corpus(90, seed=5)
+    codes = {"food": 0.5, "sports": 1.5, "tech": 2.25}
+    labels = np.array([codes[n] for n in names])
+    clf = TextCNNClassifier(**{**SMALL, "epochs": 2}).fit(texts, labels)
+    assert clf.classes_.tolist() == [0.5, 1.5, 2.25]
+    assert clf.score(texts, labels) == pytest.approx(np.mean(clf.predict(texts) == labels))
+    assert clf.score(texts[:3], [0.5, 1.5, 9.0]) <= 2 / 3  # a label never trained on is never right
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        [["pos"], ["neg"]] * 3,
+        [("pos", "neg"), ("neg",)] * 3,
+        [np.array(["pos"]), np.array(["neg"])] * 3,
+        pd.Series([["pos"], ["neg"]] * 3),
+    ],
+    ids=["lists", "tuples", "arrays", "series-of-lists"],
+)
+def test_several_labels_per_row_are_refused(y) -> None:
+    texts = ["a b", "c d"] * 3
+    with pytest.raises(ValueError, match=r"y holds lists .*first at index 0.*single-label.*one label per row"):
+        TextCNNClassifier(**SMALL).fit(texts, y)
+
+
+def test_fit_dataset_refuses_a_label_column_of_lists() -> None:
+    import datasets
+
+    rows = datasets.Dataset.from_dict({"text": ["a b", "c d"] * 3, "label": [["pos"], ["neg", "pos"]] * 3})
+    with pytest.raises(ValueError, match="the training data: the label column 'label' holds lists; textcnn trains"):
+        TextCNNClassifier(**SMALL).fit_dataset(rows)
+
+
+def test_a_label_matrix_is_refused_and_a_label_column_accepted(fitted, test_corpus) -> None:
+    texts, labels = test_corpus
+    with pytest.raises(ValueError, match=r"y must be 1-D, one label per row.*got 2 columns"):
+        TextCNNClassifier(**SMALL).fit(texts, np.array([labels, labels]).T)
+    assert fitted.score(texts, np.array(labels)[:, None]) == fitted.score(texts, labels)
+
+
+def test_labels_mixing_strings_and_numbers_are_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"y mixes label types \(1 and 'neg'\)"):
+        TextCNNClassifier(**SMALL).fit(["a b", "c d", "e f"], [1, "neg", 1])
+    with pytest.raises(ValueError, match=r"y_valid mixes label types \(True and 2\)"):
+        TextCNNClassifier(**SMALL).fit(["a b", "c d"], [1, 2], X_valid=["a", "b"], y_valid=[True, 2])
+
+
+def test_estimator_errors_are_value_errors() -> None:
+    """scikit-learn's convention (`check_classifiers_one_label`), and what callers catch around `fit`."""
+    with pytest.raises(ValueError, match="single class"):
+        TextCNNClassifier(**SMALL).fit(["a b", "c d", "e f"], ["x", "x", "x"])
+    with pytest.raises(ValueError, match="predict_batch_size"):
+        TextCNNClassifier(**{**SMALL, "predict_batch_size": 0}).fit(["a b", "c d"], ["x", "y"])
+
+
+def test_tags_say_texts_not_matrices() -> None:
+    from sklearn.utils import get_tags
+
+    tags = get_tags(TextCNNClassifier()).input_tags
+    assert (tags.string, tags.two_d_array) == (True, False)
+    assert get_tags(TextCNNClassifier()).estimator_type == "classifier"

@@ -220,3 +220,27 @@ def test_help_ends_with_examples() -> None:
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.output
+
+
+def test_eval_scores_float_labels_the_model_was_trained_on(tmp_path) -> None:
+    """0.5 / 1.5 train; eval ended in a traceback ("continuous is not supported")."""
+    texts, names = make_corpus(90, seed=3)
+    codes = {"food": 0.5, "sports": 1.5, "tech": 2.5}
+    pd.DataFrame({"text": texts, "label": [codes[n] for n in names]}).to_parquet(tmp_path / "d.parquet")
+    trained = run("train", tmp_path / "d.parquet", "--out", tmp_path / "m", *TRAIN_OPTIONS, "--epochs", "2")
+    assert trained.exit_code == 0, trained.output
+    result = run("eval", tmp_path / "m", tmp_path / "d.parquet", "--output", tmp_path / "metrics.json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["confusion_matrix"]["labels"] == [0.5, 1.5, 2.5]
+    assert metrics["n"] == 90
+
+
+def test_a_label_column_of_lists_is_a_one_line_error_in_train_and_eval(trained, tmp_path) -> None:
+    rows = [{"body": "a good match", "topic": ["sports"]}, {"body": "spicy pasta", "topic": ["food", "tech"]}]
+    (tmp_path / "multi.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    columns = ["--text-column", "body", "--label-column", "topic"]
+    fragments = ("multi.jsonl: the label column 'topic' holds lists", "single-label classifiers (one label per row)")
+    assert_clean_error(run("train", tmp_path / "multi.jsonl", "--out", tmp_path / "m", *columns), *fragments)
+    assert not (tmp_path / "m").exists()
+    assert_clean_error(run("eval", trained / "model", tmp_path / "multi.jsonl", *columns), *fragments)

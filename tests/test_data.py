@@ -224,3 +224,31 @@ def test_class_folder_file_in_another_encoding_names_file_and_line(tmp_path) -> 
         load_source(tmp_path)
     dataset = load_source(tmp_path, encoding="latin-1")
     assert sorted(dataset["text"]) == ["a coffee", "un caf\xe9\ncr\xe8me"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "shape"),
+    [
+        (".jsonl", "lists"),
+        (".jsonl", "some lists"),
+        (".jsonl", "objects"),
+        (".parquet", "lists"),
+        (".parquet", "objects"),
+    ],
+)
+def test_a_label_column_of_lists_is_a_one_line_error(tmp_path, suffix: str, shape: str) -> None:
+    """The usual multi-label layout, `{"label": ["pos"]}`, failed deep in training or in eval's metrics."""
+    labels = {
+        "lists": [["pos"], ["neg", "pos"], ["neg"], []],
+        "some lists": ["pos", ["neg", "pos"], "neg", "pos"],
+        "objects": [{"name": "pos"}, {"name": "neg"}, {"name": "pos"}, {"name": "neg"}],
+    }[shape]
+    rows = [{"body": text, "tags": label} for (text, _), label in zip(ROWS, labels, strict=True)]
+    path = tmp_path / f"d{suffix}"
+    if suffix == ".jsonl":  # "some lists": JSON lines mixing lists and strings (a Parquet column has one type)
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        pd.DataFrame(rows).to_parquet(path)
+    kind = "objects" if shape == "objects" else "lists"
+    with pytest.raises(TextCNNError, match=rf"the label column 'tags' holds {kind}; textcnn trains single-label"):
+        load(path, text_column="body", label_column="tags")

@@ -21,3 +21,16 @@ def test_classes_named_like_report_summaries_get_their_own_metrics(names: list[s
         assert metrics["per_class"][name] == pytest.approx(
             {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": support[i]}
         )
+
+
+def test_float_labels_that_are_not_whole_numbers_are_scored_as_classes() -> None:
+    """scikit-learn calls 0.5 / 1.5 "continuous" and refuses them; a model trained on them has them as classes."""
+    classes = np.array([0.5, 1.5, 2.25])
+    y_true = [0.5, 1.5, 2.25, 0.5, 1.5, 7.0]
+    y_pred = classes[[0, 1, 1, 0, 0, 2]]
+    metrics = evaluate_predictions(y_true, y_pred, classes)
+    assert metrics["accuracy"] == pytest.approx(3 / 5)
+    assert metrics["n"] == 5
+    assert metrics["unseen_labels"] == {"7.0": 1}
+    assert metrics["confusion_matrix"] == {"labels": [0.5, 1.5, 2.25], "matrix": [[2, 0, 0], [1, 1, 0], [0, 1, 0]]}
+    assert metrics["per_class"]["1.5"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})

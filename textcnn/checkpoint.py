@@ -348,6 +348,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             epoch_seconds=float(raw["epoch_seconds"]),
             top_epochs=_read_top_epochs(path, raw.get("top_epochs") or []),
         )
+    except TextCNNError:
+        raise  # a ValueError too, but one that already says what is wrong (a missing or corrupt file)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise TextCNNError(f"{path} is not a valid checkpoint ({type(error).__name__}: {error})") from None
     tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,16 +12,19 @@ from typing import Any
 
 import datasets
 import numpy as np
+import pyarrow as pa
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 
 from textcnn.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
 from textcnn.config import ModelConfig, TrainConfig
-from textcnn.data import LABEL, TEXT, stratified_split
+from textcnn.data import LABEL, TEXT, check_one_label_per_row, stratified_split
 from textcnn.devices import ProcessGroup, resolve_device, setup_distributed
 from textcnn.errors import TextCNNError
+from textcnn.evaluation import class_indices
 from textcnn.inference import predict_probabilities
 from textcnn.model import TextCNN
 from textcnn.persistence import SavedModel, load_model_dir, save_model_dir, to_json_value
@@ -201,7 +205,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         if (X_valid is None) != (y_valid is None):
             raise ValueError("X_valid and y_valid must be given together")
         train = _as_dataset(X, y)
-        valid = _as_dataset(X_valid, y_valid) if X_valid is not None and y_valid is not None else None
+        valid = None
+        if X_valid is not None and y_valid is not None:
+            valid = _as_dataset(X_valid, y_valid, names=("X_valid", "y_valid"))
         return self.fit_dataset(train, valid)
 
     def fit_dataset(
@@ -228,6 +234,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         """
         if resume and checkpoint_dir is None:
             raise ValueError("resume=True needs the checkpoint_dir to resume from")
+        check_one_label_per_row(train, source="the training data")
+        if valid is not None:
+            check_one_label_per_row(valid, source="the validation data")
         train_config = self._train_config()
         check_transfer_options(
             vectors=self.vectors,
@@ -450,6 +459,18 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
+    def score(self, X: Iterable[str], y: Iterable[Any], sample_weight: Any = None) -> float:
+        """Accuracy of `predict(X)` against `y`, for any labels `fit` takes.
+
+        `ClassifierMixin.score` compares the labels themselves, and scikit-learn refuses floats
+        that are not whole numbers ("continuous is not supported"), which `fit` takes as classes
+        like any other label; here both sides are positions in `classes_` (a label never trained
+        on is never right).
+        """
+        expected = class_indices(_as_labels(y), self.classes_)
+        predicted = class_indices(self.predict(X), self.classes_)
+        return float(accuracy_score(expected, predicted, sample_weight=sample_weight))
+
     # ------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
         """Write a self-contained model directory (JSON, tokenizer.json, safetensors)."""
@@ -481,6 +502,17 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         estimator.train_config_ = saved.train_config
         estimator.history_ = []
         return estimator
+
+    def __sklearn_tags__(self) -> Any:
+        """Texts in, as scikit-learn's own text vectorizers declare it (not a 2-D array of numbers)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:
+        """The same for scikit-learn before 1.6, which reads these instead."""
+        return {"X_types": ["string"]}
 
     # ----------------------------------------------------------------- helpers
     def _sizing(self, train: datasets.Dataset, tokenizer: Tokenizer | None, source: SavedModel | None) -> Sizing:
@@ -584,12 +616,73 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError(str(error)) from None
 
 
-def _as_texts(X: Iterable[Any]) -> list[str]:
-    """Accept lists, numpy arrays and pandas Series of texts; missing values become ''."""
+def _as_texts(X: Any, name: str = "X") -> list[str]:
+    """Accept lists, numpy arrays and pandas Series of texts; missing values become ''.
+
+    A rows-by-columns input with one column (a one-column DataFrame, an (n, 1) array: what
+    `ColumnTransformer` hands on for a list of one column) is that column.
+    """
     if isinstance(X, str):
         raise TypeError("expected a sequence of texts, got a single string; wrap it in a list")
-    values = X.tolist() if hasattr(X, "tolist") else list(X)
+    values = _one_column(X, name, "text", "df['text']")
+    nested = _first_nested(values)
+    if nested is not None:
+        raise ValueError(
+            f"{name} holds lists, not texts (the first at index {nested}); pass one string per row, e.g. df['text']"
+        )
     return [v if isinstance(v, str) else ("" if _is_missing(v) else str(v)) for v in values]
+
+
+def _as_labels(y: Any, name: str = "y") -> list[Any]:
+    """`y` as a list of labels, one per row, all strings or all numbers (or all booleans)."""
+    values = _one_column(y, name, "label", "df['label']")
+    nested = _first_nested(values)
+    if nested is not None:
+        raise ValueError(
+            f"{name} holds lists of labels (the first at index {nested}); textcnn trains single-label "
+            "classifiers: one label per row"
+        )
+    examples: dict[str, Any] = {}
+    for value in values:
+        if not _is_missing(value):
+            examples.setdefault(_label_kind(value), value)
+    if len(examples) > 1:
+        shown = " and ".join(repr(to_json_value(v)) for v in examples.values())
+        raise ValueError(f"{name} mixes label types ({shown}); give every label one type, e.g. all strings")
+    return values
+
+
+def _one_column(data: Any, name: str, item: str, example: str) -> list[Any]:
+    """The values of a 1-D `data`, or of the one column of a 2-D one; other shapes are refused.
+
+    Without this, a DataFrame gives its column names (what iterating it yields) and each row of a
+    2-D array becomes one value: a text "['a', 'b']", or the label column read as words.
+    """
+    shape = getattr(data, "shape", None)
+    if shape is not None and len(shape) == 2:
+        if shape[1] != 1:
+            raise ValueError(f"{name} must be 1-D, one {item} per row (e.g. {example}); got {shape[1]} columns")
+        data = data.iloc[:, 0] if hasattr(data, "iloc") else np.asarray(data, dtype=object)[:, 0]
+    elif shape is not None and len(shape) != 1:
+        raise ValueError(f"{name} must be 1-D, one {item} per row (e.g. {example}); got {len(shape)} dimensions")
+    return data.tolist() if hasattr(data, "tolist") else list(data)
+
+
+def _first_nested(values: list[Any]) -> int | None:
+    """The index of the first value that is a list (tuple, array, set, dict) rather than one value."""
+    return next((i for i, v in enumerate(values) if isinstance(v, (list, tuple, set, dict, np.ndarray))), None)
+
+
+def _label_kind(value: Any) -> str:
+    """A label's type as `fit` tells them apart: "string", "boolean" or "number" (ints and floats alike,
+    which Arrow stores together as floats)."""
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(value, numbers.Number):
+        return "number"
+    return type(value).__name__
 
 
 def _is_missing(value: Any) -> bool:
@@ -602,12 +695,18 @@ def _is_missing(value: Any) -> bool:
         return True
 
 
-def _as_dataset(X: Iterable[str], y: Iterable[Any]) -> datasets.Dataset:
-    texts = _as_texts(X)
-    labels = y.tolist() if hasattr(y, "tolist") else list(y)
+def _as_dataset(X: Any, y: Any, names: tuple[str, str] = ("X", "y")) -> datasets.Dataset:
+    texts = _as_texts(X, names[0])
+    labels = _as_labels(y, names[1])
     if len(texts) != len(labels):
         raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
     missing = [i for i, label in enumerate(labels) if _is_missing(label)]
     if missing:
-        raise ValueError(f"y has {len(missing)} missing label(s) (None or NaN; the first at index {missing[0]})")
-    return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})
+        raise ValueError(
+            f"{names[1]} has {len(missing)} missing label(s) (None or NaN; the first at index {missing[0]})"
+        )
+    try:
+        return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{names[1]} cannot be stored as one column of labels ({first})") from None

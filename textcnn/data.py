@@ -365,7 +365,36 @@ def select_columns(
         renames[label_column] = LABEL
     dataset = dataset.rename_columns({old: new for old, new in renames.items() if old != new})
     dataset = _texts_as_strings(dataset, source=source)
+    if label_column is not None:
+        check_one_label_per_row(dataset, source=source, column=label_column)
     return drop_or_reject_bad_rows(dataset, source=source, policy=on_bad_rows)
+
+
+def check_one_label_per_row(dataset: datasets.Dataset, *, source: str, column: str = LABEL) -> None:
+    """Refuse a label column of lists (the usual multi-label layout) or of objects, with one line.
+
+    Such labels would otherwise fail deep in training (unhashable) or in `eval`'s metrics. A JSON
+    lines column that mixes them with plain labels is typed as JSON, so its values are looked at.
+    """
+    kind = _nested_kind(dataset.data.column(LABEL).type)
+    if kind is None and not isinstance(dataset.features[LABEL], (datasets.Value, datasets.ClassLabel)):
+        kind = next((found for value in dataset[LABEL] if (found := _nested_kind(value)) is not None), None)
+    if kind is not None:
+        raise TextCNNError(
+            f"{source}: the label column '{column}' holds {kind}; textcnn trains single-label classifiers "
+            "(one label per row)"
+        )
+
+
+def _nested_kind(value: Any) -> str | None:
+    """What a label that is not one label holds, "lists" or "objects", from an Arrow type or a value; else None."""
+    if isinstance(value, pa.DataType):
+        if pa.types.is_list(value) or pa.types.is_large_list(value) or pa.types.is_fixed_size_list(value):
+            return "lists"
+        return "objects" if pa.types.is_struct(value) or pa.types.is_map(value) else None
+    if isinstance(value, (list, tuple)):
+        return "lists"
+    return "objects" if isinstance(value, dict) else None
 
 
 def _texts_as_strings(dataset: datasets.Dataset, *, source: str) -> datasets.Dataset:

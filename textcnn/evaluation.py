@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,20 +21,21 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
     """
     classes = list(classes)
     y_true = _as_class_values(np.asarray(y_true), classes)
-    y_pred = np.asarray(y_pred)
-    known = np.isin(y_true, np.asarray(classes))
+    true_index = class_indices(y_true, classes)
+    known = true_index >= 0
     unseen = Counter(str(v) for v in y_true[~known])
-    y_true, y_pred = y_true[known], y_pred[known]
-    if y_true.dtype == object:  # classes matched by their text: give them the classes' type for sklearn
-        y_true = y_true.astype(np.asarray(classes).dtype)
-    if len(y_true) == 0:
+    if not known.any():
         raise TextCNNError(
             f"none of the evaluation labels are known to the model (saw {', '.join(sorted(unseen))}; "
             f"the model knows {', '.join(map(str, classes))})"
         )
+    # Scored as positions in `classes`: scikit-learn refuses labels such as 0.5 / 1.5 ("continuous"),
+    # which are classes here like any other.
+    y_true, y_pred = true_index[known], class_indices(np.asarray(y_pred)[known], classes)
+    labels = np.arange(len(classes))
     # Per class from precision_recall_fscore_support: classification_report's dict also holds the
     # keys "accuracy", "macro avg", "weighted avg" and "micro avg", which a class may be named.
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_class = {
         str(label): {
             "precision": float(precision[i]),
@@ -44,16 +45,25 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
         }
         for i, label in enumerate(classes)
     }
-    matrix = confusion_matrix(y_true, y_pred, labels=classes)
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(y_true, y_pred, labels=classes, average="weighted", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)),
         "per_class": per_class,
         "confusion_matrix": {"labels": [to_json_value(c) for c in classes], "matrix": matrix.tolist()},
         "n": len(y_true),
         "unseen_labels": dict(unseen),
     }
+
+
+def class_indices(values: Iterable[Any], classes: Sequence[Any]) -> np.ndarray:
+    """Each value's position in `classes`, or -1 for a value that is none of them.
+
+    numpy scalars match the Python values they equal (np.float64(0.5) is class 0.5).
+    """
+    position = {to_json_value(c): i for i, c in enumerate(classes)}
+    return np.array([position.get(to_json_value(v), -1) for v in values], dtype=np.int64)
 
 
 def _as_class_values(y_true: np.ndarray, classes: list[Any]) -> np.ndarray:
