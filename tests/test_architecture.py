@@ -10,7 +10,10 @@ from pathlib import Path
 
 import textcnn
 
-LIBRARY_MODULES = [f"textcnn.{m.name}" for m in pkgutil.iter_modules(textcnn.__path__) if m.name != "cli"]
+# `textcnn/__main__.py` is the `python -m textcnn` entry point: part of the CLI shell, like `cli/`.
+LIBRARY_MODULES = [
+    f"textcnn.{m.name}" for m in pkgutil.iter_modules(textcnn.__path__) if m.name not in ("cli", "__main__")
+]
 
 
 def _imported_names(source: Path) -> set[str]:
