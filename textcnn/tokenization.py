@@ -51,17 +51,26 @@ EMOJI = (
     rf"|{_PICTOGRAPH}{_EMOJI_MODIFIERS}(?:\u200d{_PICTOGRAPH}{_EMOJI_MODIFIERS})*"
 )
 
-#: What tokenizers' Whitespace pre-tokenizer (Rust regex `\w+|[^\w\s]+`) calls a word character and
-#: a character that is neither word nor space, spelled for the Oniguruma regexes of `Split`.
-_WORD_CHARACTER = r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]"
-_OTHER_CHARACTER = r"[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]"
-
 #: Every text unit isolated as a token of its own.
 ISOLATED_UNIT = f"{CJK_CHARACTER}|{SPACELESS_LETTER}|{EMOJI}"
 
+#: The characters an isolated unit can start with (each alternative above needs just its first).
+_NOT_A_UNIT_START = (
+    r"[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\p{So}\p{Extended_Pictographic}\x{1F1E6}-\x{1F1FF}]"
+    r"&&[\p{Nd}\p{M}[^\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]]"
+)
+
+#: What tokenizers' Whitespace pre-tokenizer (Rust regex `\w+|[^\w\s]+`) calls a word character and
+#: a character that is neither word nor space, spelled for the Oniguruma regexes of `Split`, less
+#: the characters an isolated unit starts with (so that a run stops where a unit starts: a
+#: class, which is much faster than a look-ahead for the unit at every character).
+_WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}"
+_WORD_CHARACTER = rf"[[{_WORD}]&&{_NOT_A_UNIT_START}]"
+_OTHER_CHARACTER = rf"[[^{_WORD}\p{{White_Space}}]&&{_NOT_A_UNIT_START}]"
+
 #: One pre-token: an isolated unit, else a run of word characters or of other non-space
 #: characters (as Whitespace splits them) that stops where an isolated unit starts.
-PRE_TOKEN = rf"{ISOLATED_UNIT}|(?:(?!{ISOLATED_UNIT}){_WORD_CHARACTER})+|(?:(?!{ISOLATED_UNIT}){_OTHER_CHARACTER})+"
+PRE_TOKEN = rf"{ISOLATED_UNIT}|{_WORD_CHARACTER}+|{_OTHER_CHARACTER}+"
 
 #: Texts are cut to this many characters per allowed token before tokenising, so a single
 #: multi-megabyte line cannot exhaust memory; generous enough never to cut a text that fits.
