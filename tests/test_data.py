@@ -71,6 +71,7 @@ def test_class_folders_load_one_document_per_file(tmp_path) -> None:
         (tmp_path / label).mkdir()
         for i, doc in enumerate(docs):
             (tmp_path / label / f"{i}.txt").write_text(doc, encoding="utf-8-sig" if label == "tech" else "utf-8")
+    (tmp_path / "labels.csv").write_text("label\nsport\ntech\n")  # a stray data file: still class folders
     dataset = load(tmp_path)  # the byte order mark "utf-8-sig" writes is not part of the text
     assert sorted(zip(dataset["text"], dataset["label"], strict=True)) == [
         ("chips", "tech"),

@@ -198,13 +198,17 @@ def _is_saved_dataset(path: Path) -> bool:
 
 def _holds_data_files(path: Path) -> bool:
     """A folder of data files (e.g. `data/train-00000-of-00001.parquet`) that `datasets` loads as a
-    dataset, told apart from class folders by its files' suffixes (documents are .txt or bare)."""
-    suffixes = set(FILE_BUILDERS) - {".txt"} | {".arrow"}
-    return any(
-        file.suffix.lower() in suffixes
+    dataset, told apart from class folders by its files' suffixes: most of them are data files
+    (documents are .txt or bare; a stray `labels.csv` among them does not make a data folder)."""
+    data_suffixes = set(FILE_BUILDERS) - {".txt"} | {".arrow"}
+    counts = Counter(
+        file.suffix.lower() in data_suffixes
         for file in path.rglob("*")
-        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+        if file.is_file()
+        and file.name.lower() not in ("readme.md", "license")
+        and not any(part.startswith(".") for part in file.relative_to(path).parts)
     )
+    return counts[True] > counts[False]
 
 
 def load_saved_dataset(path: Path, *, split: str) -> datasets.Dataset:
