@@ -263,6 +263,10 @@ def test_other_two_d_inputs_are_refused_everywhere(fitted, corpus) -> None:
         TextCNNClassifier(**SMALL).fit(texts, labels, X_valid=two, y_valid=labels)
     with pytest.raises(ValueError, match="X holds lists, not texts"):
         fitted.predict([["a", "good", "match"]])
+    from scipy.sparse import csr_matrix  # a vectorizer's output handed on by mistake
+
+    with pytest.raises(ValueError, match="X is a sparse matrix; pass one text per row"):
+        fitted.predict(csr_matrix(np.eye(3)))
 
 
 def test_fits_through_a_column_transformer(corpus, test_corpus) -> None:

@@ -244,3 +244,20 @@ def test_a_label_column_of_lists_is_a_one_line_error_in_train_and_eval(trained, 
     assert_clean_error(run("train", tmp_path / "multi.jsonl", "--out", tmp_path / "m", *columns), *fragments)
     assert not (tmp_path / "m").exists()
     assert_clean_error(run("eval", trained / "model", tmp_path / "multi.jsonl", *columns), *fragments)
+
+
+def test_valid_reads_a_datasets_validation_split_whatever_split_says(tmp_path) -> None:
+    import datasets
+
+    texts, labels = make_corpus(60, seed=0)
+    rows = datasets.Dataset.from_dict({"text": texts, "label": labels})
+    datasets.DatasetDict({"train": rows, "test": rows}).save_to_disk(str(tmp_path / "dd"))
+    result = run("train", tmp_path / "dd", "--split", "train", "--valid", tmp_path / "dd", "--out", tmp_path / "m")
+    assert_clean_error(result, "has no split 'validation'", "--valid reads a dataset's 'validation' split")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_root_folder_is_no_out(tmp_path) -> None:
+    write_csv(tmp_path / "d.csv", 12, seed=0)
+    result = run("train", tmp_path / "d.csv", "--out", "/")
+    assert_clean_error(result, "cannot write a model to /: it is a root folder")

@@ -119,6 +119,31 @@ def test_hugging_face_folders_load_as_datasets_not_class_folders(tmp_path, layou
             load_source(folder, split="dev")
 
 
+def test_data_folder_rules_split_refusals_and_utf16_documents(tmp_path) -> None:
+    folder = tmp_path / "files"
+    folder.mkdir()
+    frame().to_csv(folder / "train.csv", index=False)
+    (folder / "NOTES.txt").write_text("notes")  # notes beside data files: still a data folder
+    (folder / "LICENSE.txt").write_text("licence")
+    assert source_kind(folder) == "data folder"
+    with pytest.raises(TextCNNError, match="has no split 'test'; its splits are: train \\(choose one with --split\\)"):
+        load_source(folder, split="test")
+
+    saved = tmp_path / "saved"
+    datasets.Dataset.from_pandas(frame()).save_to_disk(str(saved))
+    with pytest.raises(TextCNNError, match="--split does not apply to .*a saved Dataset has no named splits"):
+        check_source_options(saved, split="test", dataset_config=None)
+
+    with pytest.raises(TextCNNError, match="file not found"):  # its folder exists: a local name, not a Hub id
+        load_source(str(folder / "train.cvs"))
+
+    (tmp_path / "classes" / "pos").mkdir(parents=True)
+    (tmp_path / "classes" / "pos" / "a.txt").write_bytes("great film".encode("utf-16"))
+    with pytest.raises(TextCNNError, match="a.txt is UTF-16 .*pass --encoding utf-16"):
+        load_source(tmp_path / "classes")
+    assert select_columns(load_source(tmp_path / "classes", encoding="utf-16"))["text"] == ["great film"]
+
+
 def test_txt_file_for_training_says_it_has_no_labels(tmp_path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("good film\n", encoding="utf-8")

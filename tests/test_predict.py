@@ -290,6 +290,19 @@ def test_jsonl_kept_values_come_back_exactly_whatever_the_chunking(model_dir, tm
         assert not parquet.exists()
 
 
+def test_csv_cells_of_json_numbers_do_not_depend_on_the_chunking(model_dir, tmp_path) -> None:
+    rows = [{"text": "chef", "n": 4.0}, {"text": "goal", "n": 1e20}, {"text": "chip", "n": 3}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cells = []
+    for chunk_rows in ("1", "3"):  # alone, 4.0 is a float column; beside 3, a mixed JSON one
+        out = tmp_path / f"o{chunk_rows}.csv"
+        result = run("predict", model_dir, source, "--keep-columns", "n", "--chunk-rows", chunk_rows, "--output", out)
+        assert result.exit_code == 0, result.output
+        cells.append(pd.read_csv(out, dtype=str)["n"].tolist())
+    assert cells[0] == cells[1] == ["4.0", "1e+20", "3"]
+
+
 def test_parquet_output_types_json_numbers_objects_and_sparse_keys(model_dir, tmp_path) -> None:
     rows = [
         {"text": "chef", "rating": 1, "meta": {"a": 1}},

@@ -89,3 +89,14 @@ def check_folder_possible(out: Path) -> None:
             if not folder.is_dir():
                 raise TextCNNError(f"cannot create {out}: {folder} is a file, not a folder")
             return
+
+
+def path_beside(out: str | Path, suffix: str) -> Path:
+    """The sibling of `out` named `out`'s name + `suffix` (`runs/x` -> `runs/x.lock`), for `.`
+    and `..` too; a root folder has no sibling to write."""
+    out = Path(out)
+    if out.name in ("", ".."):
+        out = out.resolve()
+    if not out.name:
+        raise TextCNNError(f"cannot write a model to {out}: it is a root folder; pick a folder inside it")
+    return out.with_name(out.name + suffix)

@@ -42,7 +42,7 @@ from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
 from tokenizers import Tokenizer
 
-from textcnn.atomic import atomic_directory, check_folder_possible, check_replaceable
+from textcnn.atomic import atomic_directory, check_folder_possible, check_replaceable, path_beside
 from textcnn.errors import TextCNNError
 from textcnn.persistence import holds_only_a_model, is_model_dir, read_json
 from textcnn.tokenization import load_tokenizer, prepare_tokenizer
@@ -359,10 +359,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 # ------------------------------------------------------------ the CLI's run folders
 def checkpoint_dir_for(out: str | Path) -> Path:
     """Where the checkpoint of a run writing model directory `out` lives: `OUT.checkpoint`."""
-    out = Path(out)
-    if not out.name:  # "." or "/"
-        out = out.resolve()
-    return out.with_name(out.name + ".checkpoint")
+    return path_beside(out, ".checkpoint")
 
 
 def check_output_dir(out: str | Path, *, overwrite: bool, resume: bool) -> Path:

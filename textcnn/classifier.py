@@ -658,6 +658,8 @@ def _one_column(data: Any, name: str, item: str, example: str) -> list[Any]:
     Without this, a DataFrame gives its column names (what iterating it yields) and each row of a
     2-D array becomes one value: a text "['a', 'b']", or the label column read as words.
     """
+    if hasattr(data, "toarray"):  # a scipy sparse matrix: numbers, not texts
+        raise ValueError(f"{name} is a sparse matrix; pass one {item} per row (e.g. {example})")
     shape = getattr(data, "shape", None)
     if shape is not None and len(shape) == 2:
         if shape[1] != 1:

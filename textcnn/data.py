@@ -49,14 +49,18 @@ def load_source(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     streaming: bool = False,
+    split_hint: str = "choose one with --split",
 ) -> datasets.Dataset | datasets.IterableDataset:
-    """Load `source` as a `datasets.Dataset` (or an `IterableDataset` when `streaming`)."""
+    """Load `source` as a `datasets.Dataset` (or an `IterableDataset` when `streaming`).
+
+    `split_hint` ends the error for a dataset folder without `split` (the CLI's advice).
+    """
     path = Path(source)
     kind = source_kind(source)
     if kind == "saved dataset":
-        return load_saved_dataset(path, split=split)
+        return load_saved_dataset(path, split=split, split_hint=split_hint)
     if kind == "data folder":
-        return load_data_folder(path, split=split, streaming=streaming)
+        return load_data_folder(path, split=split, streaming=streaming, split_hint=split_hint)
     if kind == "class folders":
         return load_class_folders(path, encoding=encoding, errors=encoding_errors)
     if kind == "file":
@@ -87,8 +91,9 @@ def check_source_options(source: str | Path, *, split: str | None, dataset_confi
     """Refuse `--split` / `--dataset-config` given for a source they cannot apply to (they were
     ignored silently: `train a.csv --split test` trained on all of a.csv)."""
     kind = source_kind(source)
-    if split is not None and kind in ("file", "class folders"):
-        what = "a single file has" if kind == "file" else "class folders have"
+    single_dataset = kind == "saved dataset" and not (Path(source) / "dataset_dict.json").is_file()
+    if split is not None and (kind in ("file", "class folders") or single_dataset):
+        what = {"file": "a single file has", "class folders": "class folders have"}.get(kind, "a saved Dataset has")
         raise TextCNNError(f"--split does not apply to {source} ({what} no named splits); leave --split out")
     if dataset_config is not None and kind != "hub":
         raise TextCNNError(
@@ -197,21 +202,30 @@ def _is_saved_dataset(path: Path) -> bool:
 
 
 def _holds_data_files(path: Path) -> bool:
-    """A folder of data files (e.g. `data/train-00000-of-00001.parquet`) that `datasets` loads as a
-    dataset, told apart from class folders by its files' suffixes: most of them are data files
-    (documents are .txt or bare; a stray `labels.csv` among them does not make a data folder)."""
+    """A folder of data files (e.g. `data/train-00000-of-00001.parquet`, or train.csv + test.csv)
+    that `datasets` loads as a dataset, rather than class folders: it holds data files, and no
+    sub-folder of it holds documents (any file that is not a data file). A stray `labels.csv`
+    beside class folders, or notes beside data files, decide nothing."""
     data_suffixes = set(FILE_BUILDERS) - {".txt"} | {".arrow"}
-    counts = Counter(
-        file.suffix.lower() in data_suffixes
-        for file in path.rglob("*")
-        if file.is_file()
-        and file.name.lower() not in ("readme.md", "license")
-        and not any(part.startswith(".") for part in file.relative_to(path).parts)
+
+    def visible_files(folder: Path) -> Iterator[Path]:
+        for file in folder.rglob("*"):
+            if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
+                yield file
+
+    if not any(file.suffix.lower() in data_suffixes for file in visible_files(path)):
+        return False
+    class_like = (
+        folder
+        for folder in path.iterdir()
+        if folder.is_dir()
+        and not folder.name.startswith(".")
+        and any(file.suffix.lower() not in data_suffixes for file in visible_files(folder))
     )
-    return counts[True] > counts[False]
+    return next(class_like, None) is None
 
 
-def load_saved_dataset(path: Path, *, split: str) -> datasets.Dataset:
+def load_saved_dataset(path: Path, *, split: str, split_hint: str = "choose one with --split") -> datasets.Dataset:
     """A `save_to_disk` folder: a Dataset as it is, or the `split` of a DatasetDict."""
     try:
         loaded = datasets.load_from_disk(str(path))
@@ -219,18 +233,20 @@ def load_saved_dataset(path: Path, *, split: str) -> datasets.Dataset:
         raise TextCNNError(f"could not read the saved dataset {path}: {_first_line(_innermost_cause(error))}") from None
     if isinstance(loaded, datasets.DatasetDict):
         if split not in loaded:
-            raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(loaded)} (pass --split)")
+            raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(loaded)} ({split_hint})")
         return loaded[split]
     return loaded
 
 
-def load_data_folder(path: Path, *, split: str, streaming: bool = False) -> datasets.Dataset | datasets.IterableDataset:
+def load_data_folder(
+    path: Path, *, split: str, streaming: bool = False, split_hint: str = "choose one with --split"
+) -> datasets.Dataset | datasets.IterableDataset:
     """A folder of data files, split by their names as `datasets.load_dataset(folder)` splits them."""
     try:
         builder = datasets.load_dataset_builder(str(path))
-        splits = list(builder.config.data_files or {})
+        splits = [str(name) for name in builder.config.data_files or {}]  # NamedSplit objects
         if splits and split not in splits:
-            raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(splits)} (pass --split)")
+            raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(splits)} ({split_hint})")
         return datasets.load_dataset(str(path), split=split, streaming=streaming)
     except TextCNNError:
         raise
@@ -263,6 +279,8 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
                     skipped.append(f"{file} ({kind})")
                     continue
                 data = file.read_bytes()
+                if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and codec.startswith("utf-8"):
+                    raise TextCNNError(f"{file} is UTF-16 (it starts with its byte order mark); pass --encoding utf-16")
                 if b"\0" in data[:8192] and not codecs.lookup(codec).name.startswith(("utf-16", "utf-32")):
                     raise TextCNNError(
                         f"{file} is not a text document (it holds binary data); class folders hold one text "
@@ -511,6 +529,7 @@ def _looks_like_local_path(source: str) -> bool:
         or Path(source).suffix.lower() in FILE_BUILDERS
         or source.count("/") > 1
         or ("/" not in source and re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", Path(source).suffix) is not None)
+        or (len(Path(source).parts) > 1 and Path(source).parent.is_dir())  # data/train.cvs beside data/
     )
 
 

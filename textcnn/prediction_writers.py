@@ -278,7 +278,9 @@ class TableWriter:
         change between chunks can matter. Parquet keeps native types: see `_parquet_json_column`."""
         if self.format == "parquet":
             return self._parquet_json_column(field, column) if is_json_column(field) else column
-        if is_json_column(field) or _is_nested(column.type):
+        # float64 as JSON writes it too (4.0 stays "4.0"; Arrow's cast would write "4"), so that a
+        # number's text does not depend on whether its chunk mixed it with other kinds of values.
+        if is_json_column(field) or _is_nested(column.type) or pa.types.is_float64(column.type):
             return pa.array([_cell_text(value) for value in decoded_values(field, column)], pa.string())
         return column if pa.types.is_null(column.type) else column.cast(pa.string())
 

@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from textcnn.atomic import check_folder_possible
+from textcnn.atomic import check_folder_possible, path_beside
 from textcnn.devices import is_main_process
 from textcnn.errors import TextCNNError
 
@@ -31,10 +31,7 @@ except ImportError:  # pragma: no cover - Windows
 
 def lock_path_for(out: str | Path) -> Path:
     """The lock file of model directory `out`: a sibling named `OUT.lock`."""
-    out = Path(out)
-    if not out.name:  # "." or "/"
-        out = out.resolve()
-    return out.with_name(out.name + ".lock")
+    return path_beside(out, ".lock")
 
 
 @contextlib.contextmanager

@@ -23,7 +23,9 @@ def label_column_option(f: F) -> F:
 
 def hub_options(f: F) -> F:
     f = click.option(
-        "--split", default=None, help="Split of a Hugging Face dataset (default: train for train, test for eval)."
+        "--split",
+        default=None,
+        help="Split of a Hugging Face dataset (Hub id or local folder) (default: train for train, test for eval).",
     )(f)
     f = click.option("--dataset-config", default=None, help="Configuration name of a Hugging Face dataset.")(f)
     return f

@@ -209,7 +209,9 @@ def train_command(
     """Train a classifier on DATA and write it to --out.
 
     DATA is a .csv/.tsv/.jsonl/.parquet file, a folder of class sub-folders (one document per
-    file), or a Hugging Face dataset id.
+    file), a local Hugging Face dataset folder (save_to_disk, or data files such as
+    data/train-*.parquet), or a Hugging Face Hub dataset id. --split picks DATA's split; a dataset
+    given to --valid gives its 'validation' split.
 
     A checkpoint is kept in OUT.checkpoint after every epoch. Ctrl-C or SIGTERM stops training
     after the current step and writes the best model so far; rerun with --resume to continue.
@@ -221,14 +223,18 @@ def train_command(
         # A model already in --out got past check_output_dir only with one of these flags.
         may_replace_a_model = overwrite or resume
 
-        def load(source: str, default_split: str) -> object:
-            raw = load_source(source, split=split or default_split, dataset_config=dataset_config, encoding=encoding)
+        def load(source: str, data_split: str, split_hint: str) -> object:
+            raw = load_source(
+                source, split=data_split, dataset_config=dataset_config, encoding=encoding, split_hint=split_hint
+            )
             return select_columns(
                 raw, text_column=text_column, label_column=label_column, source=source, on_bad_rows=on_bad_rows
             )
 
-        train = load(data, "train")
-        valid = load(valid_data, "validation") if valid_data else None
+        train = load(data, split or "train", "choose one with --split")
+        # --split names DATA's split; a dataset given to --valid gives its 'validation' split.
+        valid_hint = "--valid reads a dataset's 'validation' split; leave --valid out to hold out part of DATA"
+        valid = load(valid_data, "validation", valid_hint) if valid_data else None
         classifier = TextCNNClassifier(tokenizer=tokenizer_path, refit=REFIT_OPTIONS[refit], **hyperparameters)  # type: ignore[arg-type]
 
         if not resume:
