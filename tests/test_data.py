@@ -144,6 +144,24 @@ def test_data_folder_rules_split_refusals_and_utf16_documents(tmp_path) -> None:
     assert select_columns(load_source(tmp_path / "classes", encoding="utf-16"))["text"] == ["great film"]
 
 
+@pytest.mark.parametrize("name", ["data.csv.gz", "data.tsv.bz2", "data.jsonl.xz"])
+def test_compressed_files_load_like_plain_ones(tmp_path, name: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[name[name.rindex(".") :]]
+    df = frame()
+    if ".jsonl" in name:
+        text = "".join(json.dumps(record) + "\n" for record in df.to_dict("records"))
+    else:
+        text = df.to_csv(index=False, sep="\t" if ".tsv" in name else ",")
+    with opener(tmp_path / name, "wt", encoding="utf-8") as handle:
+        handle.write(text)
+    dataset = load(tmp_path / name)
+    assert list(zip(dataset["text"], dataset["label"], strict=True)) == ROWS
+
+
 def test_txt_file_for_training_says_it_has_no_labels(tmp_path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("good film\n", encoding="utf-8")

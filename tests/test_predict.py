@@ -290,6 +290,23 @@ def test_jsonl_kept_values_come_back_exactly_whatever_the_chunking(model_dir, tm
         assert not parquet.exists()
 
 
+@pytest.mark.parametrize("name", ["in.txt.gz", "in.jsonl.bz2", "in.csv.xz"])
+def test_compressed_input_is_read_like_plain_input(fitted, texts, tmp_path, name: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    plain = tmp_path / name[: name.rindex(".")]
+    write_input(plain, plain.suffix[1:], texts)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[name[name.rindex(".") :]]
+    with opener(tmp_path / name, "wb") as handle:
+        handle.write(plain.read_bytes())
+    out = tmp_path / "out.jsonl"
+    column = "text" if plain.suffix == ".txt" else "body"
+    assert predict_file(fitted, tmp_path / name, out, text_column=column) == len(texts)
+    np.testing.assert_allclose([r["score"] for r in read_jsonl(out)], expected(fitted, texts).max(axis=1), atol=1e-6)
+
+
 def test_csv_cells_of_json_numbers_do_not_depend_on_the_chunking(model_dir, tmp_path) -> None:
     rows = [{"text": "chef", "n": 4.0}, {"text": "goal", "n": 1e20}, {"text": "chip", "n": 3}]
     source = tmp_path / "in.jsonl"

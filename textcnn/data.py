@@ -9,13 +9,14 @@ layout), or otherwise a Hugging Face Hub dataset id.
 from __future__ import annotations
 
 import codecs
+import importlib
 import json
 import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import datasets
 import numpy as np
@@ -36,6 +37,8 @@ FILE_BUILDERS = {
     ".parquet": "parquet",
     ".txt": "text",
 }
+#: Compressed file suffix -> the module that opens it; `data.csv.gz` is a .csv file compressed.
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 TEXT = "text"
 LABEL = "label"
 BAD_ROW_POLICIES = ("error", "skip")
@@ -113,11 +116,14 @@ def load_file(
 
     `builder_kwargs` go to the builder as they are (e.g. `chunksize` / `batch_size` for streaming).
     """
-    suffix = (suffix or path.suffix).lower()
+    suffix = (suffix or data_suffix(path)).lower()
     builder = FILE_BUILDERS.get(suffix)
     if builder is None:
         supported = ", ".join(sorted(FILE_BUILDERS))
-        raise TextCNNError(f"unsupported file type '{suffix or path.name}' for {path}; use one of {supported}")
+        raise TextCNNError(
+            f"unsupported file type '{suffix or path.name}' for {path}; use one of {supported} "
+            f"(also compressed: {', '.join(COMPRESSIONS)})"
+        )
     if path.stat().st_size == 0:
         raise TextCNNError(f"{path} is empty")
     kwargs: dict[str, Any] = {}
@@ -141,6 +147,21 @@ def load_file(
     if builder == "csv" and not streaming:
         loaded = _integer_columns_as_integers(loaded)
     return loaded
+
+
+def data_suffix(path: Path) -> str:
+    """The suffix that names a file's format, under a compression suffix: `.csv` for `a.csv.gz`."""
+    if path.suffix.lower() in COMPRESSIONS:
+        return Path(path.stem).suffix.lower()
+    return path.suffix.lower()
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """`path` opened for reading bytes, decompressed when its suffix names a compression."""
+    module = COMPRESSIONS.get(path.suffix.lower())
+    if module is None:
+        return path.open("rb")
+    return importlib.import_module(module).open(path, "rb")
 
 
 def _columns_as_text(path: Path, sep: str, encoding: str) -> dict[str, datasets.Features]:
@@ -213,14 +234,14 @@ def _holds_data_files(path: Path) -> bool:
             if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
                 yield file
 
-    if not any(file.suffix.lower() in data_suffixes for file in visible_files(path)):
+    if not any(data_suffix(file) in data_suffixes for file in visible_files(path)):
         return False
     class_like = (
         folder
         for folder in path.iterdir()
         if folder.is_dir()
         and not folder.name.startswith(".")
-        and any(file.suffix.lower() not in data_suffixes for file in visible_files(folder))
+        and any(data_suffix(file) not in data_suffixes for file in visible_files(folder))
     )
     return next(class_like, None) is None
 
@@ -479,7 +500,7 @@ def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: s
 def _describe_row(source: str, index: int, n_rows: int) -> str:
     """Name row `index` (0-based) so a user can find it: a line number where that is exact."""
     path = Path(source)
-    suffix = path.suffix.lower()
+    suffix = data_suffix(path)
     header_lines = {".csv": 1, ".tsv": 1, ".jsonl": 0}.get(suffix)
     if header_lines is None or not path.is_file():
         return f"row {index + 1}"
@@ -491,7 +512,7 @@ def _describe_row(source: str, index: int, n_rows: int) -> str:
 
 def _count_lines(path: Path) -> int:
     lines, last = 0, b"\n"
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         while chunk := handle.read(1 << 20):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
@@ -526,7 +547,7 @@ def _looks_like_local_path(source: str) -> bool:
         source.startswith((".", "/", "~"))
         or source.endswith("/")
         or "\\" in source
-        or Path(source).suffix.lower() in FILE_BUILDERS
+        or data_suffix(Path(source)) in FILE_BUILDERS
         or source.count("/") > 1
         or ("/" not in source and re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", Path(source).suffix) is not None)
         or (len(Path(source).parts) > 1 and Path(source).parent.is_dir())  # data/train.cvs beside data/
@@ -580,7 +601,7 @@ def _find_undecodable(path: Path, encoding: str) -> str | None:
     except LookupError:
         return None
     try:
-        with path.open("rb") as handle:
+        with open_binary(path) as handle:
             for number, line in enumerate(handle, start=1):
                 try:
                     line.decode(encoding)

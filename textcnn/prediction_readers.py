@@ -20,7 +20,7 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from textcnn.data import TEXT, explain_read_error, load_file, value_as_text, without_bom
+from textcnn.data import TEXT, data_suffix, explain_read_error, load_file, open_binary, value_as_text, without_bom
 from textcnn.errors import TextCNNError
 from textcnn.json_columns import column_from_values, decoded_values, is_json_column
 
@@ -91,7 +91,7 @@ def resolve_input(
             raise TextCNNError(f"file not found: {path}")
         if path.is_dir():
             raise TextCNNError(f"{path} is a directory; predict reads one file")
-        fmt = input_format or _SUFFIX_FORMATS.get(path.suffix.lower(), "")
+        fmt = input_format or _SUFFIX_FORMATS.get(data_suffix(path), "")
         if not fmt:
             raise TextCNNError(
                 f"cannot tell the format of {path} from its suffix; "
@@ -176,7 +176,7 @@ def _stream_options(spec: InputSpec, chunk_rows: int) -> dict[str, Any]:
 
 
 def _line_file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
-    with Path(spec.source).open("rb") as binary:
+    with open_binary(Path(spec.source)) as binary:
         yield from _line_tables(binary, spec, chunk_rows)
 
 
