@@ -80,3 +80,19 @@ def test_only_rank_0_of_a_torchrun_job_locks(tmp_path, monkeypatch) -> None:
     with hold_run_lock(tmp_path / "model") as path:
         assert path is None
         assert not lock_path_for(tmp_path / "model").exists()
+
+
+def test_a_symlinked_out_is_written_where_it_points_and_locked_there(tmp_path, other_process_holding) -> None:
+    write_csv(tmp_path / "train.csv", 120, seed=0)
+    (tmp_path / "link").symlink_to(tmp_path / "model", target_is_directory=True)
+    result = run("train", tmp_path / "train.csv", "--out", tmp_path / "link", *TRAIN_OPTIONS)
+    assert_clean_error(result, "another textcnn run is training into")  # the holder locked model, not link
+
+
+def test_save_through_a_symlink_keeps_the_link(tmp_path, fitted) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    fitted.save(tmp_path / "link")
+    fitted.save(tmp_path / "link")  # replacing the model too
+    assert (tmp_path / "link").is_symlink() and is_model_dir(tmp_path / "real")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # nothing hidden left behind

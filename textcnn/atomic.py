@@ -22,9 +22,12 @@ def atomic_directory(target: str | Path, *, may_replace: Callable[[Path], bool])
     """Yield an empty temporary directory; on success it replaces `target` in one rename.
 
     An existing `target` is replaced only if `may_replace(target)` says it is ours to replace
-    (for example a previous model), so a mistyped path never wipes unrelated files.
+    (for example a previous model), so a mistyped path never wipes unrelated files. A `target`
+    that is a symbolic link is written where it points, and the link is left as it is.
     """
     target = Path(target)
+    if target.is_symlink():
+        target = target.resolve()
     check_replaceable(target, may_replace)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(target, "tmp")

@@ -218,6 +218,8 @@ def train_command(
     """
     check_source_options(data, split=split, dataset_config=dataset_config)
     out = Path(out_dir)
+    if out.is_symlink():  # the folder it points to: one lock and checkpoint whichever name a run uses
+        out = out.resolve()
     with hold_run_lock(out):  # one run per --out: checked, trained and saved without interference
         checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
         # A model already in --out got past check_output_dir only with one of these flags.
