@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from textcnn.data import TEXT, data_suffix, explain_read_error, load_file, open_binary, value_as_text, without_bom
 from textcnn.errors import TextCNNError
-from textcnn.json_columns import column_from_values, decoded_values, is_json_column
+from textcnn.json_columns import ABSENT, column_from_values, decoded_values, is_json_column, json_column
 
 STDIN = "-"
 #: Input format -> its file suffix (for csv, tsv and parquet, the one whose `datasets` builder reads it).
@@ -131,8 +131,8 @@ def _with_missing_columns(table: pa.Table, spec: InputSpec, *, text_too: bool) -
     """Add the kept columns (and the text column, if `text_too`) this chunk's rows lack, as nulls."""
     wanted = [*(spec.keep_columns or ()), *([spec.text_column] if text_too else [])]
     for name in dict.fromkeys(wanted):
-        if name not in table.column_names:
-            table = table.append_column(pa.field(name, pa.null()), pa.nulls(table.num_rows))
+        if name not in table.column_names:  # no row of the chunk has the key
+            table = table.append_column(*json_column(name, [None] * table.num_rows))
     return table
 
 
@@ -255,7 +255,9 @@ def _records_to_table(records: list[dict[str, Any]]) -> pa.Table:
     A column Arrow cannot type without changing values is carried as JSON (see `json_columns`).
     """
     names = list(dict.fromkeys(key for record in records for key in record))
-    fields, arrays = zip(*(column_from_values(name, [r.get(name) for r in records]) for name in names), strict=True)
+    fields, arrays = zip(
+        *(column_from_values(name, [r.get(name, ABSENT) for r in records]) for name in names), strict=True
+    )
     return pa.Table.from_arrays(list(arrays), schema=pa.schema(fields))
 
 

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from textcnn.atomic import new_file_mode
 from textcnn.errors import TextCNNError
-from textcnn.json_columns import decoded_values, is_json_column
+from textcnn.json_columns import ABSENT, decoded_values, is_json_column
 
 STDOUT = "-"
 OUTPUT_FORMATS = ("jsonl", "csv", "tsv", "parquet")
@@ -178,8 +178,11 @@ class JsonlWriter:
         kept_rows: list[dict[str, Any]] | None = None
         if kept is not None and kept.num_columns:
             names = kept_names(kept.column_names, self.reserved)
-            values = [decoded_values(field, kept.column(i)) for i, field in enumerate(kept.schema)]
-            kept_rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+            values = [decoded_values(field, kept.column(i), absent=ABSENT) for i, field in enumerate(kept.schema)]
+            kept_rows = [
+                {name: value for name, value in zip(names, row, strict=True) if value is not ABSENT}
+                for row in zip(*values, strict=True)
+            ]
         classes = self.classes
         lines = []
         for i, (order, row) in enumerate(zip(ranked, scores, strict=True)):
@@ -290,6 +293,10 @@ class TableWriter:
         error, since Parquet holds one type per column."""
         values = decoded_values(field, column)
         kinds = {type(value) for value in values if value is not None}
+        if not kinds:  # nothing but missing values: typed by what comes later, as a null column is
+            return pa.nulls(len(values))
+        if len(kinds) == 1 and kinds <= {str, bool}:  # a plain column some rows lack
+            return pa.array(values)
         if kinds <= {int, float}:
             return pa.array([None if value is None else float(value) for value in values], pa.float64())
         if kinds <= {dict, list}:
