@@ -85,6 +85,7 @@ def test_scripts_with_word_separators_keep_their_words(text: str, expected: list
         ("👨\u200d👩\u200d👧.", ["👨\u200d👩\u200d👧", "."]),
         ("🇹🇭🇯🇵", ["🇹🇭", "🇯🇵"]),
         ("★★★,", ["★", "★", "★", ","]),
+        ("#\ufe0f\u20e3 1\ufe0f\u20e3x 42", ["#\ufe0f\u20e3", "1\ufe0f\u20e3", "x", "42"]),  # keycaps; numbers whole
     ],
 )
 def test_each_emoji_is_a_token_of_its_own(text: str, expected: list[str]) -> None:

@@ -70,7 +70,12 @@ _OTHER_CHARACTER = rf"[[^{_WORD}\p{{White_Space}}]&&{_NOT_A_UNIT_START}]"
 
 #: One pre-token: an isolated unit, else a run of word characters or of other non-space
 #: characters (as Whitespace splits them) that stops where an isolated unit starts.
-PRE_TOKEN = rf"{ISOLATED_UNIT}|{_WORD_CHARACTER}+|{_OTHER_CHARACTER}+"
+#: A keycap emoji (#️⃣, 1️⃣): a key character, maybe the emoji variation selector, then U+20E3. Tried
+#: first where a pre-token starts, it changes nothing in text without U+20E3; a key character inside a
+#: run (`a1️⃣`) stays with the run, since excluding digits from runs would split words from numbers.
+KEYCAP = r"[#*0-9]\uFE0F?\u20E3"
+
+PRE_TOKEN = rf"{KEYCAP}|{ISOLATED_UNIT}|{_WORD_CHARACTER}+|{_OTHER_CHARACTER}+"
 
 #: Texts are cut to this many characters per allowed token before tokenising, so a single
 #: multi-megabyte line cannot exhaust memory; generous enough never to cut a text that fits.
