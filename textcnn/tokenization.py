@@ -29,25 +29,31 @@ PAD_ID = 0
 UNK_ID = 1
 
 #: Han ideographs, Hiragana, Katakana and CJK compatibility ideographs.
-CJK_CHARACTER = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_CJK_RANGES = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_CHARACTER = f"[{_CJK_RANGES}]"
+
+#: Thai, Lao, Myanmar (with extensions A and B) and Khmer (with its symbols).
+_SPACELESS_RANGES = r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f"
 
 #: A letter of Thai, Lao, Myanmar (with extensions A and B) or Khmer (with its symbols), scripts
 #: written without spaces between words (Tibetan separates syllables with a tsheg, which is punctuation,
 #: so it needs no rule), with its combining vowel and tone marks; Khmer's coeng and Myanmar's virama
 #: also keep the consonant they stack. Their digits are left out, so numbers stay whole.
 SPACELESS_LETTER = (
-    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f&&[^\p{Nd}\p{M}]]"
+    rf"[{_SPACELESS_RANGES}&&[^\p{{Nd}}\p{{M}}]]"
     r"(?:[\u1039\u17d2][\u1000-\u109f\u1780-\u17ff]|\p{M})*"
 )
 
-_PICTOGRAPH = r"[\p{So}\p{Extended_Pictographic}]"
+_PICTOGRAPH_CLASSES = r"\p{So}\p{Extended_Pictographic}"
+_PICTOGRAPH = f"[{_PICTOGRAPH_CLASSES}]"
+_REGIONAL_INDICATORS = r"\x{1F1E6}-\x{1F1FF}"
 #: Skin tones, variation selectors, keycaps and tag characters that belong to the emoji before them.
 _EMOJI_MODIFIERS = r"[\p{M}\x{1F3FB}-\x{1F3FF}\x{E0020}-\x{E007F}]*"
 
 #: A flag (two regional indicators), or an emoji or other symbol with its modifiers and the emoji
 #: joined to it by ZWJ: otherwise `great!😀` would give the token `!😀`, not the `😀` of `great 😀`.
 EMOJI = (
-    rf"[\x{{1F1E6}}-\x{{1F1FF}}]{{1,2}}"
+    rf"[{_REGIONAL_INDICATORS}]{{1,2}}"
     rf"|{_PICTOGRAPH}{_EMOJI_MODIFIERS}(?:\u200d{_PICTOGRAPH}{_EMOJI_MODIFIERS})*"
 )
 
@@ -56,8 +62,8 @@ ISOLATED_UNIT = f"{CJK_CHARACTER}|{SPACELESS_LETTER}|{EMOJI}"
 
 #: The characters an isolated unit can start with (each alternative above needs just its first).
 _NOT_A_UNIT_START = (
-    r"[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\p{So}\p{Extended_Pictographic}\x{1F1E6}-\x{1F1FF}]"
-    r"&&[\p{Nd}\p{M}[^\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]]"
+    f"[^{_CJK_RANGES}{_PICTOGRAPH_CLASSES}{_REGIONAL_INDICATORS}]"
+    rf"&&[\p{{Nd}}\p{{M}}[^{_SPACELESS_RANGES}]]"
 )
 
 #: What tokenizers' Whitespace pre-tokenizer (Rust regex `\w+|[^\w\s]+`) calls a word character and
@@ -68,13 +74,13 @@ _WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}"
 _WORD_CHARACTER = rf"[[{_WORD}]&&{_NOT_A_UNIT_START}]"
 _OTHER_CHARACTER = rf"[[^{_WORD}\p{{White_Space}}]&&{_NOT_A_UNIT_START}]"
 
-#: One pre-token: an isolated unit, else a run of word characters or of other non-space
-#: characters (as Whitespace splits them) that stops where an isolated unit starts.
 #: A keycap emoji (#️⃣, 1️⃣): a key character, maybe the emoji variation selector, then U+20E3. Tried
 #: first where a pre-token starts, it changes nothing in text without U+20E3; a key character inside a
 #: run (`a1️⃣`) stays with the run, since excluding digits from runs would split words from numbers.
 KEYCAP = r"[#*0-9]\uFE0F?\u20E3"
 
+#: One pre-token: a keycap or an isolated unit, else a run of word characters or of other
+#: non-space characters (as Whitespace splits them) that stops where an isolated unit starts.
 PRE_TOKEN = rf"{KEYCAP}|{ISOLATED_UNIT}|{_WORD_CHARACTER}+|{_OTHER_CHARACTER}+"
 
 #: Texts are cut to this many characters per allowed token before tokenising, so a single
