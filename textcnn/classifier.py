@@ -468,7 +468,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         on is never right).
         """
         expected = class_indices(_as_labels(y), self.classes_)
-        predicted = class_indices(self.predict(X), self.classes_)
+        predicted = self.predict_proba(X).argmax(axis=1)  # already positions in classes_
         return float(accuracy_score(expected, predicted, sample_weight=sample_weight))
 
     # ------------------------------------------------------------- persistence
