@@ -464,14 +464,15 @@ def _texts_as_strings(dataset: datasets.Dataset, *, source: str) -> datasets.Dat
         raise TextCNNError(f"{source}: the text column does not hold text ({_first_line(error)})") from None
 
 
-def value_as_text(value: Any) -> str | None:
+def value_as_text(value: Any, **json_options: Any) -> str | None:
     """A value's text as JSON writes it: strings unchanged, others as JSON (7, 1.5, true).
 
-    The one rule for texts (and kept columns) that are not strings, in training and in prediction.
+    The one rule for texts that are not strings, in training and in prediction, and for kept
+    values in table cells; `json_options` go to `json.dumps` (output cells keep non-ASCII as it is).
     """
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value)
+    return json.dumps(value, **json_options)
 
 
 def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: str) -> datasets.Dataset:

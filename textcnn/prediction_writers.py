@@ -34,6 +34,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from textcnn.atomic import new_file_mode
+from textcnn.data import value_as_text
 from textcnn.errors import TextCNNError
 from textcnn.json_columns import ABSENT, decoded_values, is_json_column
 
@@ -362,6 +363,4 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
 
 def _cell_text(value: Any) -> str | None:
     """A kept value's text in a table cell: strings as they are, other values as JSON."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return value_as_text(value, ensure_ascii=False, default=str)
