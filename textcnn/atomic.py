@@ -96,9 +96,11 @@ def check_folder_possible(out: Path) -> None:
 
 def path_beside(out: str | Path, suffix: str) -> Path:
     """The sibling of `out` named `out`'s name + `suffix` (`runs/x` -> `runs/x.lock`), for `.`
-    and `..` too; a root folder has no sibling to write."""
+    and `..` too; a root folder has no sibling to write. For a symbolic link, the sibling of the
+    folder it points to, where the model is written (`atomic_directory`): one lock and one
+    checkpoint whichever name a run uses."""
     out = Path(out)
-    if out.name in ("", ".."):
+    if out.name in ("", "..") or out.is_symlink():
         out = out.resolve()
     if not out.name:
         raise TextCNNError(f"cannot write a model to {out}: it is a root folder; pick a folder inside it")
