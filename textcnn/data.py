@@ -42,6 +42,8 @@ COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 TEXT = "text"
 LABEL = "label"
 BAD_ROW_POLICIES = ("error", "skip")
+#: The advice ending the error for a dataset folder without the split asked for.
+SPLIT_HINT = "choose one with --split"
 
 
 def load_source(
@@ -52,7 +54,7 @@ def load_source(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     streaming: bool = False,
-    split_hint: str = "choose one with --split",
+    split_hint: str = SPLIT_HINT,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Load `source` as a `datasets.Dataset` (or an `IterableDataset` when `streaming`).
 
@@ -246,7 +248,7 @@ def _holds_data_files(path: Path) -> bool:
     return next(class_like, None) is None
 
 
-def load_saved_dataset(path: Path, *, split: str, split_hint: str = "choose one with --split") -> datasets.Dataset:
+def load_saved_dataset(path: Path, *, split: str, split_hint: str = SPLIT_HINT) -> datasets.Dataset:
     """A `save_to_disk` folder: a Dataset as it is, or the `split` of a DatasetDict."""
     try:
         loaded = datasets.load_from_disk(str(path))
@@ -260,7 +262,7 @@ def load_saved_dataset(path: Path, *, split: str, split_hint: str = "choose one 
 
 
 def load_data_folder(
-    path: Path, *, split: str, streaming: bool = False, split_hint: str = "choose one with --split"
+    path: Path, *, split: str, streaming: bool = False, split_hint: str = SPLIT_HINT
 ) -> datasets.Dataset | datasets.IterableDataset:
     """A folder of data files, split by their names as `datasets.load_dataset(folder)` splits them."""
     try:

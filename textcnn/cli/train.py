@@ -21,7 +21,7 @@ from textcnn.cli.options import (
     transfer_options,
 )
 from textcnn.config import POOLINGS, TRUNCATIONS
-from textcnn.data import check_source_options, load_source, select_columns
+from textcnn.data import SPLIT_HINT, check_source_options, load_source, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.interruption import StopFlag, stop_on_signals
 from textcnn.persistence import is_model_dir
@@ -218,8 +218,6 @@ def train_command(
     """
     check_source_options(data, split=split, dataset_config=dataset_config)
     out = Path(out_dir)
-    if out.is_symlink():  # the folder it points to: one lock and checkpoint whichever name a run uses
-        out = out.resolve()
     with hold_run_lock(out):  # one run per --out: checked, trained and saved without interference
         checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
         # A model already in --out got past check_output_dir only with one of these flags.
@@ -233,7 +231,7 @@ def train_command(
                 raw, text_column=text_column, label_column=label_column, source=source, on_bad_rows=on_bad_rows
             )
 
-        train = load(data, split or "train", "choose one with --split")
+        train = load(data, split or "train", SPLIT_HINT)
         # --split names DATA's split; a dataset given to --valid gives its 'validation' split.
         valid_hint = "--valid reads a dataset's 'validation' split; leave --valid out to hold out part of DATA"
         valid = load(valid_data, "validation", valid_hint) if valid_data else None
