@@ -261,3 +261,20 @@ def test_a_root_folder_is_no_out(tmp_path) -> None:
     write_csv(tmp_path / "d.csv", 12, seed=0)
     result = run("train", tmp_path / "d.csv", "--out", "/")
     assert_clean_error(result, "cannot write a model to /: it is a root folder")
+
+
+def test_quoting_none_trains_and_evaluates_a_plain_tsv_line_for_line(tmp_path) -> None:
+    """GLUE-style TSV: quote marks are text. CSV quoting would join the lines after `"striker`."""
+    texts, labels = make_corpus(90, seed=3)
+    texts = [f'"{text}' if i % 10 == 0 else text for i, text in enumerate(texts)]  # an opening quote, never closed
+    (tmp_path / "plain.tsv").write_text(
+        "text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in zip(texts, labels, strict=True)), encoding="utf-8"
+    )
+    trained = run("train", tmp_path / "plain.tsv", "--out", tmp_path / "m", *TRAIN_OPTIONS, "--quoting", "none")
+    assert trained.exit_code == 0, trained.output
+    result = run("eval", tmp_path / "m", tmp_path / "plain.tsv", "--quoting", "none", "--output", tmp_path / "e.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "e.json").read_text())["n"] == 90
+    assert '"' in json.loads((tmp_path / "m" / "tokenizer.json").read_text())["model"]["vocab"]
+    refused = run("train", tmp_path / "m", "--out", tmp_path / "m2", "--quoting", "none")
+    assert_clean_error(refused, "--quoting applies to CSV/TSV files")

@@ -194,6 +194,48 @@ def test_an_unclosed_quote_in_a_tsv_is_explained(tmp_path) -> None:
         load_source(path)
 
 
+PLAIN_TSV = 'text\tlabel\n"Sic" transit gloria\tpos\n"Hello world\tneg\nsay "hi"\tpos\n'  # GLUE-style: no quoting
+
+
+def test_quoting_none_reads_quote_marks_as_text_in_files_and_data_folders(tmp_path, caplog) -> None:
+    path = tmp_path / "plain.tsv"
+    path.write_text(PLAIN_TSV, encoding="utf-8")
+    expected = ['"Sic" transit gloria', '"Hello world', 'say "hi"']
+    assert select_columns(load_source(path, quoting="none"))["text"] == expected
+    streamed = load_source(path, quoting="none", streaming=True)
+    assert [row["text"] for row in streamed] == expected
+    folder = tmp_path / "glue"
+    folder.mkdir()
+    (folder / "train.tsv").write_text(PLAIN_TSV, encoding="utf-8")
+    assert select_columns(load_source(folder, quoting="none"))["label"] == ["pos", "neg", "pos"]
+    # With CSV quoting (the default), quote marks join lines: said, with the way out.
+    with caplog.at_level(logging.WARNING, logger="textcnn.data"):
+        assert len(load_source(path)) == 2
+    assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text
+    assert "pass --quoting none" in caplog.text
+    (tmp_path / "open.tsv").write_text('text\tlabel\nfine\tpos\n"Hello world\tneg\n', encoding="utf-8")
+    with pytest.raises(TextCNNError, match="never closes.*pass --quoting none"):
+        load_source(tmp_path / "open.tsv")
+
+
+def test_quoting_is_refused_where_no_csv_or_tsv_file_is_read(tmp_path) -> None:
+    jsonl = tmp_path / "a.jsonl"
+    frame().to_json(jsonl, orient="records", lines=True)
+    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; .*a.jsonl is not one"):
+        check_source_options(jsonl, split=None, dataset_config=None, quoting="none")
+    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; .*a.jsonl is not one"):
+        load_source(jsonl, quoting="none")
+    parquet_folder = tmp_path / "pq"
+    (parquet_folder / "data").mkdir(parents=True)
+    frame().to_parquet(parquet_folder / "data" / "train-00000-of-00001.parquet")
+    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; .*holds parquet files"):
+        load_source(parquet_folder, quoting="none")
+    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; stanfordnlp/imdb is a Hugging Face"):
+        check_source_options("stanfordnlp/imdb", split=None, dataset_config=None, quoting="none")
+    with pytest.raises(TextCNNError, match="unknown quoting 'minimal'; use one of csv, none"):
+        load_source(jsonl, quoting="minimal")
+
+
 def test_custom_column_names_are_renamed(tmp_path) -> None:
     path = tmp_path / "data.csv"
     pd.DataFrame({"id": [1, 2], "body": ["a", "b"], "y": ["x", "z"]}).to_csv(path, index=False)

@@ -161,6 +161,24 @@ def test_missing_csv_cells_are_empty_texts(fitted, tmp_path) -> None:
     assert frame["label"].tolist()[1] == CLASSES[int(fitted.predict_proba([""]).argmax())]
 
 
+def test_quoting_none_predicts_a_plain_tsv_row_for_row(fitted, model_dir, tmp_path) -> None:
+    source = tmp_path / "plain.tsv"
+    texts = ['"chef" pasta', '"striker goal', 'tech "chip"']
+    source.write_text("text\n" + "".join(t + "\n" for t in texts), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run("predict", model_dir, source, "--quoting", "none", "--keep-all", "--output", out)
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out)
+    assert [r["text"] for r in records] == texts  # each line one row, its quote marks kept
+    assert np.allclose([r["score"] for r in records], expected(fitted, texts).max(axis=1), atol=1e-6)
+    refused = CliRunner().invoke(cli, ["predict", str(model_dir), str(out), "--quoting", "none"])
+    assert refused.exit_code == 1
+    assert (
+        refused.output.strip().splitlines()[-1]
+        == "Error: --quoting applies to CSV/TSV input, not to jsonl: leave it out"
+    )
+
+
 def test_keep_columns_renames_clashes_and_keep_all_copies_everything(fitted, tmp_path) -> None:
     texts, labels = make_corpus(12, seed=4)
     source = tmp_path / "in.csv"

@@ -9,6 +9,7 @@ layout), or otherwise a Hugging Face Hub dataset id.
 from __future__ import annotations
 
 import codecs
+import csv
 import importlib
 import json
 import logging
@@ -42,6 +43,10 @@ COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 TEXT = "text"
 LABEL = "label"
 BAD_ROW_POLICIES = ("error", "skip")
+#: How CSV/TSV fields are quoted -> the `csv` module's constant: "csv" reads `"..."` fields with
+#: `""` for a quote inside (RFC 4180, pandas' default); "none" reads every quote mark as text, as
+#: plain TSV files (GLUE's, for one) are written.
+QUOTING = {"csv": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
 #: The advice ending the error for a dataset folder without the split asked for.
 SPLIT_HINT = "choose one with --split"
 
@@ -53,23 +58,26 @@ def load_source(
     dataset_config: str | None = None,
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
+    quoting: str = "csv",
     streaming: bool = False,
     split_hint: str = SPLIT_HINT,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Load `source` as a `datasets.Dataset` (or an `IterableDataset` when `streaming`).
 
+    `quoting` (a key of `QUOTING`) applies to CSV/TSV files, alone or in a data folder.
     `split_hint` ends the error for a dataset folder without `split` (the CLI's advice).
     """
     path = Path(source)
     kind = source_kind(source)
+    _check_quoting_applies(source, kind, quoting)
+    if kind == "file":
+        return load_file(path, encoding=encoding, quoting=quoting, streaming=streaming)
+    if kind == "data folder":
+        return load_data_folder(path, split=split, quoting=quoting, streaming=streaming, split_hint=split_hint)
     if kind == "saved dataset":
         return load_saved_dataset(path, split=split, split_hint=split_hint)
-    if kind == "data folder":
-        return load_data_folder(path, split=split, streaming=streaming, split_hint=split_hint)
     if kind == "class folders":
         return load_class_folders(path, encoding=encoding, errors=encoding_errors)
-    if kind == "file":
-        return load_file(path, encoding=encoding, streaming=streaming)
     return load_hub_dataset(str(source), split=split, dataset_config=dataset_config, streaming=streaming)
 
 
@@ -92,10 +100,13 @@ def source_kind(source: str | Path) -> str:
     return "hub"
 
 
-def check_source_options(source: str | Path, *, split: str | None, dataset_config: str | None) -> None:
-    """Refuse `--split` / `--dataset-config` given for a source they cannot apply to (they were
-    ignored silently: `train a.csv --split test` trained on all of a.csv)."""
+def check_source_options(
+    source: str | Path, *, split: str | None, dataset_config: str | None, quoting: str = "csv"
+) -> None:
+    """Refuse `--split` / `--dataset-config` / `--quoting` given for a source they cannot apply to
+    (they were ignored silently: `train a.csv --split test` trained on all of a.csv)."""
     kind = source_kind(source)
+    _check_quoting_applies(source, kind, quoting)
     single_dataset = kind == "saved dataset" and not (Path(source) / "dataset_dict.json").is_file()
     if split is not None and (kind in ("file", "class folders") or single_dataset):
         what = {"file": "a single file has", "class folders": "class folders have"}.get(kind, "a saved Dataset has")
@@ -106,17 +117,35 @@ def check_source_options(source: str | Path, *, split: str | None, dataset_confi
         )
 
 
+def _check_quoting_applies(source: str | Path, kind: str, quoting: str) -> None:
+    """Refuse a CSV quoting rule for a source that holds no CSV/TSV file (a data folder's files are
+    checked when it is loaded)."""
+    check_quoting(quoting)
+    if quoting == "csv" or kind == "data folder":
+        return
+    if kind == "file" and FILE_BUILDERS.get(data_suffix(Path(source))) == "csv":
+        return
+    what = {
+        "file": "not one",
+        "saved dataset": "a saved dataset",
+        "class folders": "a folder of class folders",
+    }.get(kind, "a Hugging Face Hub dataset id")
+    raise TextCNNError(f"--quoting applies to CSV/TSV files; {source} is {what}: leave it out")
+
+
 def load_file(
     path: Path,
     *,
     encoding: str = "utf-8",
+    quoting: str = "csv",
     streaming: bool = False,
     suffix: str | None = None,
     builder_kwargs: dict[str, Any] | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Load one local file with the `datasets` builder its suffix (or `suffix`, e.g. ".csv") names.
 
-    `builder_kwargs` go to the builder as they are (e.g. `chunksize` / `batch_size` for streaming).
+    `quoting` is a key of `QUOTING`, for CSV/TSV files only. `builder_kwargs` go to the builder as
+    they are (e.g. `chunksize` / `batch_size` for streaming).
     """
     suffix = (suffix or data_suffix(path)).lower()
     builder = FILE_BUILDERS.get(suffix)
@@ -126,15 +155,18 @@ def load_file(
             f"unsupported file type '{suffix or path.name}' for {path}; use one of {supported} "
             f"(also compressed: {', '.join(COMPRESSIONS)})"
         )
+    check_quoting(quoting)
+    if builder != "csv" and quoting != "csv":
+        raise TextCNNError(f"--quoting applies to CSV/TSV files; {path} is not one: leave it out")
     if path.stat().st_size == 0:
         raise TextCNNError(f"{path} is empty")
     kwargs: dict[str, Any] = {}
     if builder == "csv":
         # Keep texts such as "NA" or "null" as text: only truly empty cells are missing.
-        kwargs.update(keep_default_na=False, na_values=[""], encoding=encoding)
+        kwargs.update(keep_default_na=False, na_values=[""], encoding=encoding, quoting=QUOTING[quoting])
         if suffix == ".tsv":
             kwargs["sep"] = "\t"
-        kwargs.update(_columns_as_text(path, kwargs.get("sep", ","), encoding))
+        kwargs.update(_columns_as_text(path, kwargs.get("sep", ","), encoding, kwargs["quoting"]))
     elif builder == "text" or builder == "json":
         kwargs["encoding"] = encoding
     kwargs.update(builder_kwargs or {})
@@ -147,8 +179,31 @@ def load_file(
     if builder == "json" and not streaming:
         _check_decoded(loaded, path, encoding)
     if builder == "csv" and not streaming:
+        if suffix == ".tsv" and quoting == "csv":
+            _warn_if_quotes_joined_lines(path, len(loaded))
         loaded = _integer_columns_as_integers(loaded)
     return loaded
+
+
+def _warn_if_quotes_joined_lines(path: Path, n_rows: int) -> None:
+    """Say so when a TSV file's rows are fewer than its lines: with CSV quoting, a quote mark that
+    opens a field joins the lines up to the next one, which in a plain TSV file (quote marks as
+    text) silently merges rows."""
+    with open_binary(path) as handle:
+        lines = sum(1 for line in handle if line.strip(b"\r\n"))
+    if lines - 1 > n_rows:  # the header is a line, not a row
+        logger.warning(
+            "%s has %d data lines but gave %d rows: quoted fields span lines (TSV is read with CSV quoting). "
+            "If its quote marks are text, not quoting, pass --quoting none",
+            path,
+            lines - 1,
+            n_rows,
+        )
+
+
+def check_quoting(quoting: str) -> None:
+    if quoting not in QUOTING:
+        raise TextCNNError(f"unknown quoting '{quoting}'; use one of {', '.join(QUOTING)}")
 
 
 def data_suffix(path: Path) -> str:
@@ -166,7 +221,7 @@ def open_binary(path: Path) -> IO[bytes]:
     return importlib.import_module(module).open(path, "rb")
 
 
-def _columns_as_text(path: Path, sep: str, encoding: str) -> dict[str, datasets.Features]:
+def _columns_as_text(path: Path, sep: str, encoding: str, quoting: int) -> dict[str, datasets.Features]:
     """`datasets` features that read every CSV/TSV column as text, as written.
 
     pandas would guess each column's type, per chunk when streaming: an id column of numbers that
@@ -177,7 +232,7 @@ def _columns_as_text(path: Path, sep: str, encoding: str) -> dict[str, datasets.
     import pandas as pd  # a dependency of `datasets`
 
     try:
-        header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding)
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding, quoting=quoting)
     except Exception:  # empty or unreadable: the builder reports it the usual way
         return {}
     return {"features": datasets.Features({name: datasets.Value("string") for name in header.columns})}
@@ -262,15 +317,26 @@ def load_saved_dataset(path: Path, *, split: str, split_hint: str = SPLIT_HINT) 
 
 
 def load_data_folder(
-    path: Path, *, split: str, streaming: bool = False, split_hint: str = SPLIT_HINT
+    path: Path, *, split: str, quoting: str = "csv", streaming: bool = False, split_hint: str = SPLIT_HINT
 ) -> datasets.Dataset | datasets.IterableDataset:
-    """A folder of data files, split by their names as `datasets.load_dataset(folder)` splits them."""
+    """A folder of data files, split by their names as `datasets.load_dataset(folder)` splits them.
+
+    `quoting` (a key of `QUOTING`) applies when the files are CSV/TSV.
+    """
+    check_quoting(quoting)
     try:
         builder = datasets.load_dataset_builder(str(path))
         splits = [str(name) for name in builder.config.data_files or {}]  # NamedSplit objects
         if splits and split not in splits:
             raise TextCNNError(f"{path} has no split '{split}'; its splits are: {', '.join(splits)} ({split_hint})")
-        return datasets.load_dataset(str(path), split=split, streaming=streaming)
+        options: dict[str, Any] = {}
+        if quoting != "csv":
+            if builder.name != "csv":
+                raise TextCNNError(
+                    f"--quoting applies to CSV/TSV files; {path} holds {builder.name} files: leave it out"
+                )
+            options["quoting"] = QUOTING[quoting]
+        return datasets.load_dataset(str(path), split=split, streaming=streaming, **options)
     except TextCNNError:
         raise
     except Exception as error:
@@ -569,7 +635,8 @@ def explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
     if "EOF inside string" in reason:
         reason += (
             " (a field opens a quote mark that never closes: CSV and TSV fields are read with CSV quoting, so a text "
-            'that starts with " must be quoted whole, with its inner quotes doubled)'
+            'that starts with " must be quoted whole, with its inner quotes doubled; if no field is quoted, '
+            "pass --quoting none)"
         )
     return f"could not read {path}: {reason}"
 

@@ -71,6 +71,7 @@ def predict_file(
     chunk_rows: int = CHUNK_ROWS,
     num_threads: int | None = None,
     encoding: str = "utf-8",
+    quoting: str = "csv",
     show_progress: bool | None = None,
 ) -> int:
     """Predict every row of `input_path` into `output_path` and return the number of rows.
@@ -80,7 +81,8 @@ def predict_file(
     .parquet file (or `output_format`), or "-" for stdout (JSONL unless `output_format` says
     otherwise). One output row per input row, in input order; see `textcnn.prediction_writers` for
     the columns. `keep_columns` (or `keep_all`) copies input columns to the output; `top_k` lists
-    the best labels; `probabilities` adds the full distribution. `num_threads` defaults to the
+    the best labels; `probabilities` adds the full distribution. `quoting="none"` reads CSV/TSV
+    quote marks as text (`textcnn.data.QUOTING`). `num_threads` defaults to the
     available CPU cores (or to OMP_NUM_THREADS when set); torch's setting is restored afterwards.
     `show_progress=None` shows a progress bar on stderr only when it is a terminal.
     """
@@ -90,7 +92,7 @@ def predict_file(
     check_output_path(output_path)
     if str(output_path) != "-" and str(input_path) != "-" and _same_file(input_path, output_path):
         raise TextCNNError(f"--output {output_path} is the input file; choose another output")
-    spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding)
+    spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding, quoting)
     classifier = _load(model)
     classes = [to_json_value(c) for c in classifier.classes_]
     top_k = min(top_k, len(classes))
@@ -136,13 +138,14 @@ def iter_predictions(
     chunk_rows: int = CHUNK_ROWS,
     num_threads: int | None = None,
     encoding: str = "utf-8",
+    quoting: str = "csv",
 ) -> Iterator[PredictionChunk]:
     """The streaming path of `predict_file` without the writing: `PredictionChunk`s in input order.
 
     Probability columns follow the model's `classes_`. Torch's thread setting is changed while the
     generator runs and restored when it finishes or is closed.
     """
-    spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding)
+    spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding, quoting)
     yield from _predict_spec(_load(model), spec, batch_size, chunk_rows, num_threads)
 
 
@@ -153,6 +156,7 @@ def _input_spec(
     keep_columns: Sequence[str],
     keep_all: bool,
     encoding: str,
+    quoting: str,
 ) -> InputSpec:
     if keep_all and keep_columns:
         raise TextCNNError("use either --keep-columns or --keep-all, not both")
@@ -162,6 +166,7 @@ def _input_spec(
         text_column=text_column,
         keep_columns=None if keep_all else keep_columns,
         encoding=encoding,
+        quoting=quoting,
     )
 
 

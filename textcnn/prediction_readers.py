@@ -20,7 +20,16 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from textcnn.data import TEXT, data_suffix, explain_read_error, load_file, open_binary, value_as_text, without_bom
+from textcnn.data import (
+    TEXT,
+    check_quoting,
+    data_suffix,
+    explain_read_error,
+    load_file,
+    open_binary,
+    value_as_text,
+    without_bom,
+)
 from textcnn.errors import TextCNNError
 from textcnn.json_columns import ABSENT, column_from_values, decoded_values, is_json_column, json_column
 
@@ -61,6 +70,7 @@ class InputSpec:
     text_column: str = TEXT
     keep_columns: tuple[str, ...] | None = ()
     encoding: str = "utf-8"
+    quoting: str = "csv"  # a key of `textcnn.data.QUOTING`, for CSV/TSV
 
     @property
     def label(self) -> str:
@@ -74,9 +84,11 @@ def resolve_input(
     text_column: str = TEXT,
     keep_columns: Sequence[str] | None = (),
     encoding: str = "utf-8",
+    quoting: str = "csv",
 ) -> InputSpec:
     """Check that `source` can be read and settle its format, before any work starts."""
     source = str(source)
+    check_quoting(quoting)
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise TextCNNError(f"unknown input format '{input_format}'; use one of {', '.join(INPUT_FORMATS)}")
     if source == STDIN:
@@ -97,11 +109,13 @@ def resolve_input(
                 f"cannot tell the format of {path} from its suffix; "
                 f"name it .txt/.csv/.tsv/.jsonl/.parquet or pass --input-format"
             )
+    if quoting != "csv" and fmt not in ("csv", "tsv"):
+        raise TextCNNError(f"--quoting applies to CSV/TSV input, not to {fmt}: leave it out")
     keep = None if keep_columns is None else tuple(dict.fromkeys(keep_columns))
     if fmt == "txt":  # a text file has exactly one column, named "text"; naming it keeps it in an empty output
         text_column = TEXT
         keep = (TEXT,) if keep is None else keep
-    return InputSpec(source, fmt, text_column, keep, encoding)
+    return InputSpec(source, fmt, text_column, keep, encoding, quoting)
 
 
 def read_chunks(spec: InputSpec, chunk_rows: int) -> Iterator[InputChunk]:
@@ -149,6 +163,7 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
     stream = load_file(
         path,
         encoding=spec.encoding,
+        quoting=spec.quoting,
         streaming=True,
         suffix=INPUT_FORMATS[spec.format],
         builder_kwargs=_stream_options(spec, chunk_rows),

@@ -14,6 +14,7 @@ from textcnn.cli.options import (
     encoding_option,
     hub_options,
     label_column_option,
+    quoting_option,
     text_column_option,
 )
 from textcnn.data import LABEL, TEXT, check_source_options, load_source, select_columns
@@ -37,6 +38,7 @@ Examples:
 @label_column_option
 @hub_options
 @encoding_option
+@quoting_option
 @bad_rows_option
 @batch_size_option(256)
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON here.")
@@ -48,17 +50,18 @@ def evaluate_command(
     split: str | None,
     dataset_config: str | None,
     encoding: str,
+    quoting: str,
     on_bad_rows: str,
     batch_size: int,
     output: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
-    check_source_options(data, split=split, dataset_config=dataset_config)
+    check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
     if output:
         check_output_path(output)  # before the work, not after it
     classifier = TextCNNClassifier.load(model_dir)
     classifier.predict_batch_size = batch_size
-    raw = load_source(data, split=split or "test", dataset_config=dataset_config, encoding=encoding)
+    raw = load_source(data, split=split or "test", dataset_config=dataset_config, encoding=encoding, quoting=quoting)
     dataset = select_columns(
         raw, text_column=text_column, label_column=label_column, source=data, on_bad_rows=on_bad_rows
     )

@@ -49,6 +49,17 @@ def _known_encoding(ctx: click.Context, param: click.Parameter, value: str) -> s
     return value
 
 
+def quoting_option(f: F) -> F:
+    return click.option(
+        "--quoting",
+        type=click.Choice(["csv", "none"]),
+        default="csv",
+        show_default=True,
+        help='CSV/TSV fields: csv reads "quoted" fields ("" is a quote inside them); '
+        "none reads every quote mark as text (plain TSV files such as GLUE's).",
+    )(f)
+
+
 def bad_rows_option(f: F) -> F:
     return click.option(
         "--on-bad-rows",

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from textcnn.cli.options import batch_size_option, encoding_option, text_column_option
+from textcnn.cli.options import batch_size_option, encoding_option, quoting_option, text_column_option
 from textcnn.prediction import CHUNK_ROWS, predict_file
 from textcnn.prediction_readers import INPUT_FORMATS
 from textcnn.prediction_writers import OUTPUT_FORMATS
@@ -83,6 +83,7 @@ class ColumnList(click.ParamType):
     help="CPU threads for the model (default: OMP_NUM_THREADS if set, else the available cores).",
 )
 @encoding_option
+@quoting_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line on stderr.")
 def predict_command(
     model_dir: str,
@@ -99,6 +100,7 @@ def predict_command(
     chunk_rows: int,
     num_threads: int | None,
     encoding: str,
+    quoting: str,
     quiet: bool,
 ) -> None:
     """Predict a label for each text of INPUT (.txt one per line, .csv, .tsv, .jsonl, .parquet, or - for stdin).
@@ -124,6 +126,7 @@ def predict_command(
             chunk_rows=chunk_rows,
             num_threads=num_threads,
             encoding=encoding,
+            quoting=quoting,
             show_progress=False if quiet else None,
         )
     if output != "-" and not quiet:

@@ -17,6 +17,7 @@ from textcnn.cli.options import (
     encoding_option,
     hub_options,
     label_column_option,
+    quoting_option,
     text_column_option,
     transfer_options,
 )
@@ -62,6 +63,7 @@ Examples:
 @label_column_option
 @hub_options
 @encoding_option
+@quoting_option
 @bad_rows_option
 @click.option(
     "--epochs",
@@ -199,6 +201,7 @@ def train_command(
     split: str | None,
     dataset_config: str | None,
     encoding: str,
+    quoting: str,
     on_bad_rows: str,
     tokenizer_path: str | None,
     overwrite: bool,
@@ -216,7 +219,7 @@ def train_command(
     A checkpoint is kept in OUT.checkpoint after every epoch. Ctrl-C or SIGTERM stops training
     after the current step and writes the best model so far; rerun with --resume to continue.
     """
-    check_source_options(data, split=split, dataset_config=dataset_config)
+    check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
     out = Path(out_dir)
     with hold_run_lock(out):  # one run per --out: checked, trained and saved without interference
         checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
@@ -225,7 +228,12 @@ def train_command(
 
         def load(source: str, data_split: str, split_hint: str) -> object:
             raw = load_source(
-                source, split=data_split, dataset_config=dataset_config, encoding=encoding, split_hint=split_hint
+                source,
+                split=data_split,
+                dataset_config=dataset_config,
+                encoding=encoding,
+                quoting=quoting,
+                split_hint=split_hint,
             )
             return select_columns(
                 raw, text_column=text_column, label_column=label_column, source=source, on_bad_rows=on_bad_rows

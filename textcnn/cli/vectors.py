@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from textcnn.cli.options import encoding_option, hub_options, text_column_option
+from textcnn.cli.options import encoding_option, hub_options, quoting_option, text_column_option
 from textcnn.data import TEXT, check_source_options, load_source, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.word2vec import Word2VecSettings, require_gensim, train_word2vec
@@ -43,6 +43,7 @@ Examples:
 @text_column_option
 @hub_options
 @encoding_option
+@quoting_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 def vectors_command(
     corpus: str,
@@ -57,6 +58,7 @@ def vectors_command(
     split: str | None,
     dataset_config: str | None,
     encoding: str,
+    quoting: str,
     overwrite: bool,
 ) -> None:
     """Train word2vec (skip-gram, negative sampling) on the texts of CORPUS; write --out.
@@ -67,11 +69,11 @@ def vectors_command(
     """
     require_gensim()
     logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines drown textcnn's own
-    check_source_options(corpus, split=split, dataset_config=dataset_config)
+    check_source_options(corpus, split=split, dataset_config=dataset_config, quoting=quoting)
     target = Path(out)
     if target.exists() and not overwrite:
         raise TextCNNError(f"{target} already exists; pass --overwrite to replace it or pick another --out")
-    raw = load_source(corpus, split=split or "train", dataset_config=dataset_config, encoding=encoding)
+    raw = load_source(corpus, split=split or "train", dataset_config=dataset_config, encoding=encoding, quoting=quoting)
     texts = select_columns(raw, text_column=text_column, label_column=None, source=corpus, on_bad_rows="skip")
     settings = Word2VecSettings(dim=dim, min_count=min_count, epochs=epochs, window=window, workers=workers, seed=seed)
     result = train_word2vec(texts[TEXT], target, settings)
