@@ -260,17 +260,28 @@ def test_stdin_jsonl_keeps_columns_and_predicts_missing_texts(model_dir, tmp_pat
     assert table.column("label").to_pylist()[::2] == ["tech", "sports"]
 
 
-def test_a_column_that_appears_late_is_fine_in_jsonl_and_a_clear_error_in_parquet(model_dir, tmp_path) -> None:
+def test_a_column_that_appears_late_joins_every_output_from_a_file_and_is_a_clear_error_from_stdin(
+    model_dir, tmp_path
+) -> None:
     rows = [{"text": "chef"}, {"text": "goal"}, {"text": "chip", "note": "late"}]
     stdin = "".join(json.dumps(r) + "\n" for r in rows)
     args = ["predict", model_dir, "-", "--input-format", "jsonl", "--keep-all", "--chunk-rows", "2"]
     result = run(*args, input=stdin)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[2])["note"] == "late"
-    result = run(*args, "--output", tmp_path / "o.parquet", input=stdin)
+    result = run(*args, "--output", tmp_path / "o.parquet", input=stdin)  # stdin cannot be read twice
     assert result.exit_code == 1
     assert "'note' first appears after row 2" in result.output
     assert list(tmp_path.iterdir()) == []
+
+    source = tmp_path / "in.jsonl"  # a file's keys are read first, so the header has them all
+    source.write_text(stdin, encoding="utf-8")
+    for out in (tmp_path / "o.csv", tmp_path / "o.parquet"):
+        result = run("predict", model_dir, source, "--keep-all", "--chunk-rows", "2", "--output", out)
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(out, keep_default_na=False) if out.suffix == ".csv" else pd.read_parquet(out)
+        assert table.columns.tolist()[:2] == ["text", "note"]
+        assert table["note"].fillna("").tolist() == ["", "", "late"]
 
 
 def test_jsonl_kept_values_come_back_exactly_whatever_the_chunking(model_dir, tmp_path) -> None:

@@ -34,7 +34,7 @@ from textcnn.data import TEXT
 from textcnn.errors import TextCNNError
 from textcnn.inference import predict_probabilities
 from textcnn.persistence import to_json_value
-from textcnn.prediction_readers import InputChunk, InputSpec, read_chunks, resolve_input
+from textcnn.prediction_readers import InputChunk, InputSpec, read_chunks, resolve_input, with_every_json_key
 from textcnn.prediction_writers import atomic_output, check_output_path, make_writer, resolve_output_format
 from textcnn.prefetch import prefetch
 from textcnn.projection import TokenProjection, projection_for
@@ -93,6 +93,8 @@ def predict_file(
     if str(output_path) != "-" and str(input_path) != "-" and _same_file(input_path, output_path):
         raise TextCNNError(f"--output {output_path} is the input file; choose another output")
     spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding, quoting)
+    if fmt != "jsonl":  # a fixed header: every column must be known before the first row is written
+        spec = with_every_json_key(spec)
     classifier = _load(model)
     classes = [to_json_value(c) for c in classifier.classes_]
     top_k = min(top_k, len(classes))

@@ -8,6 +8,7 @@ holding one JSON array, which `datasets` read whole too).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -188,6 +189,24 @@ def _stream_options(spec: InputSpec, chunk_rows: int) -> dict[str, Any]:
     if spec.format in ("csv", "tsv"):
         return {"chunksize": chunk_rows}
     return {"batch_size": chunk_rows}
+
+
+def with_every_json_key(spec: InputSpec) -> InputSpec:
+    """For `--keep-all` from a JSON-lines file: keep every key of the whole file, in first-seen order.
+
+    Output formats with a fixed set of columns (CSV, TSV, Parquet) write their header with the
+    first chunk, so a key that first appears in a later chunk would have no column. Reading the
+    file's keys first (one more pass, in constant memory) settles the columns before any row is
+    written. stdin cannot be read twice and stays as it is.
+    """
+    if spec.keep_columns is not None or spec.format != "jsonl" or spec.source == STDIN:
+        return spec
+    keys: dict[str, None] = {}
+    with open_binary(Path(spec.source)) as binary:
+        text = io.TextIOWrapper(binary, encoding=without_bom(spec.encoding), newline=None)
+        for record in _json_records(_decoded_lines(text, spec), spec.label):
+            keys.update(dict.fromkeys(record))
+    return dataclasses.replace(spec, keep_columns=tuple(keys))
 
 
 def _line_file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
