@@ -4,7 +4,8 @@ Normalisation is NFKC + lowercase. Pre-tokenisation splits on whitespace and pun
 that languages written without spaces do not collapse into one token per sentence, isolates every
 Han, Hiragana and Katakana character as a token of its own (the convolutions then see character
 n-grams, the usual unit for Chinese and Japanese text classification), and likewise every letter of
-Thai, Lao, Khmer and Myanmar with its vowel and tone marks. Each emoji is a token of its own too.
+Thai, Lao, Khmer, Myanmar and the other spaceless scripts of South-East Asia (Tai Tham, Balinese,
+Javanese, ...) with its vowel and tone marks. Each emoji is a token of its own too.
 
 The rule lives in each tokenizer.json: a tokenizer saved by an older version keeps the
 pre-tokenizer it was trained with, so its models tokenise exactly as before.
@@ -32,16 +33,20 @@ UNK_ID = 1
 _CJK_RANGES = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHARACTER = f"[{_CJK_RANGES}]"
 
-#: Thai, Lao, Myanmar (with extensions A and B) and Khmer (with its symbols).
-_SPACELESS_RANGES = r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f"
+#: Thai, Lao, Myanmar (with extensions A and B), Khmer (with its symbols), and the other scripts of
+#: South-East Asia written without spaces between words: New Tai Lue, Buginese, Tai Tham, Balinese,
+#: Javanese and Tai Viet.
+_SPACELESS_RANGES = (
+    r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f"
+    r"\u1980-\u19df\u1a00-\u1a1f\u1a20-\u1aaf\u1b00-\u1b7f\ua980-\ua9df\uaa80-\uaadf"
+)
 
-#: A letter of Thai, Lao, Myanmar (with extensions A and B) or Khmer (with its symbols), scripts
-#: written without spaces between words (Tibetan separates syllables with a tsheg, which is punctuation,
-#: so it needs no rule), with its combining vowel and tone marks; Khmer's coeng and Myanmar's virama
-#: also keep the consonant they stack. Their digits are left out, so numbers stay whole.
+#: A letter of one of those scripts (Tibetan separates syllables with a tsheg, which is punctuation,
+#: so it needs no rule), with its combining vowel and tone marks; Khmer's coeng, Myanmar's virama
+#: and Tai Tham's sakot also keep the consonant they stack. Digits are left out, so numbers stay whole.
 SPACELESS_LETTER = (
     rf"[{_SPACELESS_RANGES}&&[^\p{{Nd}}\p{{M}}]]"
-    r"(?:[\u1039\u17d2][\u1000-\u109f\u1780-\u17ff]|\p{M})*"
+    r"(?:[\u1039\u17d2\u1a60][\u1000-\u109f\u1780-\u17ff\u1a20-\u1a54]|\p{M})*"
 )
 
 _PICTOGRAPH_CLASSES = r"\p{So}\p{Extended_Pictographic}"
