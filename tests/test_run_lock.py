@@ -62,6 +62,35 @@ def test_a_failed_run_leaves_no_folder_or_lock_behind(tmp_path) -> None:
     assert not (tmp_path / "new").exists()
 
 
+SIGTERM_WHILE_LOADING = """
+import os, signal, sys
+import textcnn.cli.train as train
+from textcnn.cli.main import cli
+
+def load_source(*args, **kwargs):  # a scheduler's kill while the data loads
+    os.kill(os.getpid(), signal.SIGTERM)
+    raise AssertionError("SIGTERM did not stop the run")
+
+train.load_source = load_source
+cli(["train", sys.argv[1], "--out", sys.argv[2]])
+"""
+
+
+def test_sigterm_before_training_exits_143_and_releases_the_lock(tmp_path) -> None:
+    write_csv(tmp_path / "train.csv", 60, seed=0)
+    out = tmp_path / "model"
+    result = subprocess.run(
+        [sys.executable, "-c", SIGTERM_WHILE_LOADING, str(tmp_path / "train.csv"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 143, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not lock_path_for(out).exists()
+    assert not out.exists()
+
+
 def test_the_lock_is_exclusive_and_released_on_exit(tmp_path) -> None:
     with hold_run_lock(tmp_path / "model") as path:
         assert path == tmp_path / "model.lock"

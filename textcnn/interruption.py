@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +78,22 @@ def stop_on_signals(flag: StopFlag, signals: Sequence[int] = DEFAULT_SIGNALS) ->
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """While active, SIGTERM (a scheduler's kill) raises SystemExit(143), so that `finally` blocks
+    and context managers run: temporary outputs are removed, locks released. Outside the main
+    thread this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_on_term(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 import click
 
 from textcnn.cli.options import batch_size_option, encoding_option, quoting_option, text_column_option
+from textcnn.interruption import sigterm_as_exit
 from textcnn.prediction import CHUNK_ROWS, predict_file
 from textcnn.prediction_readers import INPUT_FORMATS
 from textcnn.prediction_writers import OUTPUT_FORMATS
@@ -110,7 +109,7 @@ def predict_command(
     columns label, score (label_2, score_2, ... with --top-k, prob_<class> with --probabilities).
     Kept input columns come first; one that clashes with an output column is renamed input_<name>.
     """
-    with _sigterm_as_exit(), _quiet_broken_pipe():
+    with sigterm_as_exit(), _quiet_broken_pipe():
         rows = predict_file(
             model_dir,
             input_path,
@@ -131,23 +130,6 @@ def predict_command(
         )
     if output != "-" and not quiet:
         click.echo(f"Wrote {rows} predictions to {output}", err=True)
-
-
-@contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """Let SIGTERM (a scheduler's kill) unwind normally, so the temporary output is removed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def exit_on_term(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, exit_on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

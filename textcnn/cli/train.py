@@ -24,7 +24,7 @@ from textcnn.cli.options import (
 from textcnn.config import POOLINGS, TRUNCATIONS
 from textcnn.data import SPLIT_HINT, check_source_options, load_source, select_columns
 from textcnn.errors import TextCNNError
-from textcnn.interruption import StopFlag, stop_on_signals
+from textcnn.interruption import StopFlag, sigterm_as_exit, stop_on_signals
 from textcnn.persistence import is_model_dir
 from textcnn.run_lock import hold_run_lock
 from textcnn.sizing import (
@@ -221,7 +221,8 @@ def train_command(
     """
     check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
     out = Path(out_dir)
-    with hold_run_lock(out):  # one run per --out: checked, trained and saved without interference
+    # SIGTERM while data loads unwinds (lock released); training installs its own stop handler.
+    with sigterm_as_exit(), hold_run_lock(out):  # one run per --out: checked, trained and saved undisturbed
         checkpoint_dir = check_output_dir(out, overwrite=overwrite, resume=resume)
         # A model already in --out got past check_output_dir only with one of these flags.
         may_replace_a_model = overwrite or resume
