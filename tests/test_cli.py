@@ -206,6 +206,19 @@ def test_under_torchrun_the_first_process_of_each_node_prints_the_error(
     assert ("Error: Invalid value for '--epochs'" in usage.output) == printed
 
 
+def test_under_torchrun_every_process_leaves_its_error_for_torchruns_report(tmp_path, monkeypatch) -> None:
+    """torchrun's failure report shows each worker's TORCHELASTIC_ERROR_FILE: so an error that only
+    a silent process (local rank 1) meets still reaches the user."""
+    error_file = tmp_path / "error.json"
+    monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(error_file))
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    result = run("train", tmp_path / "nope.csv", "--out", tmp_path / "m")
+    assert result.exit_code == 1 and "Error" not in result.output
+    assert json.loads(error_file.read_text())["message"] == f"Error: file not found: {tmp_path / 'nope.csv'}"
+
+
 def test_python_dash_m_textcnn_runs_the_cli(tmp_path) -> None:
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}

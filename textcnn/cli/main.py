@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import signal
+import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,6 +30,7 @@ class TextCNNGroup(click.Group):
         try:
             return self._invoke(ctx)
         except click.ClickException as error:
+            _leave_for_torchrun(f"Error: {error.format_message()}")
             if is_first_process_on_node():
                 raise
             # Under torchrun every process runs the same command and mostly meets the same error: the
@@ -45,6 +51,17 @@ class TextCNNGroup(click.Group):
         except OSError as error:  # a full disk, a read-only folder, ...: the environment, not a bug
             where = f": {error.filename}" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}") from None
+
+
+def _leave_for_torchrun(message: str) -> None:
+    """Under torchrun, also write the error where torchrun's failure report reads it (the worker's
+    TORCHELASTIC_ERROR_FILE): an error met only by a process that does not print it (local rank
+    1, say) then still reaches the user, in that report's "Root Cause" section."""
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if not path:
+        return
+    with contextlib.suppress(OSError):  # the report is a courtesy; the exit status still says the run failed
+        Path(path).write_text(json.dumps({"message": message, "timestamp": int(time.time())}), encoding="utf-8")
 
 
 @click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
