@@ -58,3 +58,42 @@ def test_epoch_train_loss_is_the_mean_over_all_ranks_rows(tmp_path: Path) -> Non
     """Each rank sums the loss of its own batches; the logged epoch loss covers every rank's rows."""
     torch.multiprocessing.spawn(_report_mean_loss, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2)
     assert [float((tmp_path / f"rank{rank}").read_text()) for rank in (0, 1)] == [12.0 / 30, 12.0 / 30]
+
+
+def _resume_under_two_ranks(rank: int, store: str, out: str) -> None:
+    """Each rank: an uninterrupted run, a run stopped mid-epoch with a checkpoint, its resume."""
+    import os
+
+    import datasets
+    import torch.distributed as dist
+    from conftest import StopAfterSteps
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2")
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    texts, labels = make_corpus(200, seed=3)
+    data = datasets.Dataset.from_dict({"text": texts, "label": labels})
+    # Dropout and word dropout draw different amounts on each rank (its batches differ in shape).
+    params = {**SMALL, "epochs": 3, "patience": 10, "dropout": 0.5, "word_dropout": 0.2, "refit": False}
+    checkpoint = Path(out, "ckpt")
+    whole = TextCNNClassifier(**params).fit_dataset(data)
+    stopped = TextCNNClassifier(**params).fit_dataset(data, checkpoint_dir=checkpoint, should_stop=StopAfterSteps(8))
+    assert stopped.interrupted_
+    dist.barrier()  # rank 0 has written the checkpoint
+    resumed = TextCNNClassifier(**params).fit_dataset(data, checkpoint_dir=checkpoint, resume=True)
+    same = all(
+        torch.equal(a, b) for a, b in zip(whole.model_.state_dict().values(), resumed.model_.state_dict().values())
+    )
+    losses = [[r["train_loss"] for r in c.history_] for c in (whole, resumed)]
+    Path(out, f"rank{rank}").write_text(json.dumps({"same_weights": same, "losses": losses}))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_a_run_resumed_under_two_ranks_ends_with_the_uninterrupted_weights(tmp_path: Path) -> None:
+    """Every rank continues its own random streams (dropout, word dropout), not rank 0's."""
+    torch.multiprocessing.spawn(_resume_under_two_ranks, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2)
+    for rank in (0, 1):
+        report = json.loads((tmp_path / f"rank{rank}").read_text())
+        assert report["same_weights"], rank
+        whole, resumed = report["losses"]
+        assert resumed == pytest.approx(whole, rel=1e-6), rank

@@ -136,6 +136,8 @@ def train_model(
         result.best_epoch, result.best_valid_accuracy = resume.best_epoch, resume.best_valid_accuracy
         first_epoch, done_steps = resume.epoch + 1, resume.step
         done_loss, done_seen, done_seconds = resume.epoch_loss, resume.epoch_seen, resume.epoch_seconds
+        if not group.is_main:  # the checkpoint's partial loss is every rank's: rank 0 carries it
+            done_loss, done_seen = 0.0, 0
         if refit_epochs is None and epochs_without_gain >= config.patience:  # it had stopped early already
             first_epoch = last_epoch + 1
 
@@ -186,10 +188,14 @@ def train_model(
             if _stop_requested(should_stop, group, device):
                 result.interrupted = True
                 logger.log(level, "training stopped in epoch %d after %d of %d steps", epoch, step, len(batches))
+                # Every rank stops at this step, so the epoch's loss so far can be summed over them.
+                loss_so_far, seen_so_far = _sum_over_ranks(total_loss, seen, group)
                 if on_checkpoint is not None:
                     seconds = time.perf_counter() - started
-                    on_checkpoint(snapshot(epoch - 1, step, epoch_rng, total_loss.item(), seen, seconds))
+                    on_checkpoint(snapshot(epoch - 1, step, epoch_rng, loss_so_far, seen_so_far, seconds))
                 break
+            if group.world_size > 1:
+                _seed_rank_step(config.seed, epoch, step, group.rank, generator)
             inputs = pad_batch([train_sequences[i] for i in batch_indices], model.config.pad_id, model.min_length)
             if config.word_dropout > 0:
                 inputs = _drop_words(inputs, config.word_dropout, model.config.pad_id, unk_id, generator)
@@ -341,11 +347,29 @@ def _stop_requested(should_stop: Callable[[], bool] | None, group: ProcessGroup,
 
 def _mean_over_ranks(total: torch.Tensor, count: int, group: ProcessGroup) -> float:
     """`total / count` over every rank's share of the epoch (each rank trains on its own batches)."""
+    summed, counted = _sum_over_ranks(total, count, group)
+    return summed / max(counted, 1)
+
+
+def _sum_over_ranks(total: torch.Tensor, count: int, group: ProcessGroup) -> tuple[float, int]:
+    """`total` and `count` summed over every rank (a collective under torchrun: all ranks call it)."""
     if group.world_size > 1:
         summed = torch.stack([total, torch.tensor(float(count), dtype=total.dtype, device=total.device)])
         dist.all_reduce(summed)
-        total, count = summed[0], int(summed[1].item())
-    return total.item() / max(count, 1)
+        return summed[0].item(), int(summed[1].item())
+    return total.item(), count
+
+
+def _seed_rank_step(seed: int, epoch: int, step: int, rank: int, generator: torch.Generator) -> None:
+    """Under torchrun, seed each step's dropout and word dropout from (seed, epoch, step, rank).
+
+    Each rank draws its own amount of random numbers (its batches differ in shape), and a
+    checkpoint, written by rank 0, holds rank 0's generators only. Seeded per step, every rank's
+    draws are known at any step, so a resumed run continues exactly as an uninterrupted one would.
+    """
+    step_seed = int(np.random.SeedSequence([seed, epoch, step, rank]).generate_state(1)[0])
+    torch.manual_seed(step_seed)
+    generator.manual_seed(step_seed)
 
 
 def _sum_dtype(device: torch.device) -> torch.dtype:
