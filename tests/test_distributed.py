@@ -80,8 +80,9 @@ def _resume_under_two_ranks(rank: int, store: str, out: str) -> None:
     assert stopped.interrupted_
     dist.barrier()  # rank 0 has written the checkpoint
     resumed = TextCNNClassifier(**params).fit_dataset(data, checkpoint_dir=checkpoint, resume=True)
-    same = all(
-        torch.equal(a, b) for a, b in zip(whole.model_.state_dict().values(), resumed.model_.state_dict().values())
+    whole_state, resumed_state = whole.model_.state_dict(), resumed.model_.state_dict()
+    same = whole_state.keys() == resumed_state.keys() and all(
+        torch.equal(t, resumed_state[k]) for k, t in whole_state.items()
     )
     losses = [[r["train_loss"] for r in c.history_] for c in (whole, resumed)]
     Path(out, f"rank{rank}").write_text(json.dumps({"same_weights": same, "losses": losses}))
