@@ -200,6 +200,20 @@ def test_stop_on_signals_sets_the_flag_then_aborts_and_restores_handlers() -> No
     assert not StopFlag()()  # nothing is installed or raised by merely creating a flag
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize(("local_rank", "says_so"), [("0", True), ("1", False)])
+def test_under_torchrun_the_first_process_of_a_machine_says_a_signal_arrived(
+    monkeypatch, caplog, local_rank: str, says_so: bool
+) -> None:
+    """torchrun passes Ctrl-C to every process: one line per machine, not one per process."""
+    monkeypatch.setenv("LOCAL_RANK", local_rank)
+    flag = StopFlag()
+    with caplog.at_level("WARNING", logger="textcnn.interruption"), stop_on_signals(flag):
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert flag()
+    assert ("SIGTERM received: stopping after the current step" in caplog.text) == says_so
+
+
 def test_save_replaces_a_model_as_a_whole(fitted, tmp_path) -> None:
     target = fitted.save(tmp_path / "model")
     (target / "metrics.jsonl").write_text("stale\n")

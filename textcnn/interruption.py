@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from textcnn.devices import is_first_process_on_node
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -67,10 +69,11 @@ def stop_on_signals(flag: StopFlag, signals: Sequence[int] = DEFAULT_SIGNALS) ->
         if flag():
             raise AbortedBySignal(signum)
         flag.request(signum)
-        logger.warning(
-            "%s received: stopping after the current step (send it again to abort at once)",
-            signal.Signals(signum).name,
-        )
+        if is_first_process_on_node():  # under torchrun every process gets the signal; one says so
+            logger.warning(
+                "%s received: stopping after the current step (send it again to abort at once)",
+                signal.Signals(signum).name,
+            )
 
     previous = {signum: signal.signal(signum, handle) for signum in signals}
     try:
