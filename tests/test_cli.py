@@ -112,6 +112,27 @@ def test_eval_reports_high_accuracy_and_writes_json(trained) -> None:
     assert set(metrics["per_class"]["food"]) == {"precision", "recall", "f1", "support"}
 
 
+def test_eval_output_never_replaces_the_data_or_a_model_file(trained, tmp_path) -> None:
+    """`--output` naming DATA replaced the test set with metrics; naming model/config.json broke the model."""
+    data = tmp_path / "t.csv"
+    data.write_bytes((trained / "test.csv").read_bytes())
+    columns = ["--text-column", "body", "--label-column", "topic"]
+    assert_clean_error(run("eval", trained / "model", data, *columns, "--output", data), "is the evaluated data file")
+    assert data.read_bytes() == (trained / "test.csv").read_bytes()
+    config = (trained / "model" / "config.json").read_bytes()
+    for inside in ("config.json", "eval.json"):
+        result = run("eval", trained / "model", data, *columns, "--output", trained / "model" / inside)
+        assert_clean_error(result, "is inside the model directory")
+    assert (trained / "model" / "config.json").read_bytes() == config
+    assert not (trained / "model" / "eval.json").exists()
+    (tmp_path / "folder").mkdir()
+    for name in ("food", "tech"):
+        (tmp_path / "folder" / name).mkdir()
+        (tmp_path / "folder" / name / "1.txt").write_text(f"the {name}", encoding="utf-8")
+    result = run("eval", trained / "model", tmp_path / "folder", "--output", tmp_path / "folder" / "m.json")
+    assert_clean_error(result, "is inside the data folder")
+
+
 def test_predict_writes_one_json_line_per_input_in_order(trained) -> None:
     texts = ["the chef cooked spicy pasta", "", "the striker scored a goal", "a new laptop chip"]
     (trained / "new.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")

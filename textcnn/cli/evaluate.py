@@ -18,6 +18,7 @@ from textcnn.cli.options import (
     text_column_option,
 )
 from textcnn.data import LABEL, TEXT, check_source_options, load_source, select_columns
+from textcnn.errors import TextCNNError
 from textcnn.evaluation import evaluate_predictions, format_report
 from textcnn.persistence import atomic_write_text
 from textcnn.prediction_writers import check_output_path
@@ -59,6 +60,7 @@ def evaluate_command(
     check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
     if output:
         check_output_path(output)  # before the work, not after it
+        check_output_spares_inputs(output, model_dir=model_dir, data=data)
     classifier = TextCNNClassifier.load(model_dir)
     classifier.predict_batch_size = batch_size
     raw = load_source(data, split=split or "test", dataset_config=dataset_config, encoding=encoding, quoting=quoting)
@@ -73,3 +75,22 @@ def evaluate_command(
     click.echo(format_report(metrics))
     if output:
         atomic_write_text(Path(output), json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+
+
+def check_output_spares_inputs(output: str, *, model_dir: str, data: str) -> None:
+    """Refuse an --output that would replace the data being evaluated or a file of the model.
+
+    The labelled test set is often the only copy, and a model file replaced by metrics breaks the
+    model. Anything inside MODEL_DIR is refused, not just its own files: `train --overwrite`
+    replaces the folder as a whole, so metrics kept there would be lost with the old model.
+    """
+    target = Path(output).resolve()
+    if Path(data).exists() and _is_or_inside(target, Path(data).resolve()):
+        where = "the evaluated data file" if Path(data).is_file() else f"inside the data folder {data}"
+        raise TextCNNError(f"--output {output} is {where}; choose another output")
+    if _is_or_inside(target, Path(model_dir).resolve()):
+        raise TextCNNError(f"--output {output} is inside the model directory {model_dir}; choose a file outside it")
+
+
+def _is_or_inside(path: Path, other: Path) -> bool:
+    return path == other or other in path.parents
