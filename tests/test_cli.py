@@ -133,6 +133,17 @@ def test_eval_output_never_replaces_the_data_or_a_model_file(trained, tmp_path) 
     assert_clean_error(result, "is inside the data folder")
 
 
+def test_eval_output_dash_writes_the_json_to_stdout_and_the_report_to_stderr(trained, tmp_path, monkeypatch) -> None:
+    """Like predict's `--output -`; eval wrote a file named `-`."""
+    monkeypatch.chdir(tmp_path)
+    columns = ["--text-column", "body", "--label-column", "topic"]
+    result = run("eval", trained / "model", trained / "test.csv", *columns, "--output", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 90
+    assert "confusion matrix" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_predict_writes_one_json_line_per_input_in_order(trained) -> None:
     texts = ["the chef cooked spicy pasta", "", "the striker scored a goal", "a new laptop chip"]
     (trained / "new.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")

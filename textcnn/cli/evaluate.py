@@ -28,6 +28,7 @@ EXAMPLES = """
 Examples:
   textcnn eval runs/reviews test.csv
   textcnn eval runs/reviews test.csv --output metrics.json
+  textcnn eval runs/reviews test.csv --output - | jq .macro_f1
   textcnn eval runs/imdb imdb --split test
 """
 
@@ -42,7 +43,12 @@ Examples:
 @quoting_option
 @bad_rows_option
 @batch_size_option(256)
-@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON here.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="Also write the metrics as JSON here; - writes them to stdout (and the report to stderr).",
+)
 def evaluate_command(
     model_dir: str,
     data: str,
@@ -58,7 +64,8 @@ def evaluate_command(
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
     check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
-    if output:
+    to_stdout = output == "-"
+    if output and not to_stdout:
         check_output_path(output)  # before the work, not after it
         check_output_spares_inputs(output, model_dir=model_dir, data=data)
     classifier = TextCNNClassifier.load(model_dir)
@@ -72,9 +79,12 @@ def evaluate_command(
     if metrics["unseen_labels"]:
         unseen = ", ".join(f"{label} ({count})" for label, count in sorted(metrics["unseen_labels"].items()))
         click.echo(f"Warning: rows with labels the model never saw were not scored: {unseen}", err=True)
-    click.echo(format_report(metrics))
-    if output:
-        atomic_write_text(Path(output), json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    metrics_json = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"
+    click.echo(format_report(metrics), err=to_stdout)  # stdout holds nothing but the JSON then
+    if to_stdout:
+        click.echo(metrics_json, nl=False)
+    elif output:
+        atomic_write_text(Path(output), metrics_json)
 
 
 def check_output_spares_inputs(output: str, *, model_dir: str, data: str) -> None:
