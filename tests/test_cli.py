@@ -251,6 +251,26 @@ def test_under_torchrun_every_process_leaves_its_error_for_torchruns_report(tmp_
     assert json.loads(error_file.read_text())["message"] == f"Error: file not found: {tmp_path / 'nope.csv'}"
 
 
+def test_single_process_commands_refuse_torchrun_with_several_processes(trained, tmp_path, monkeypatch) -> None:
+    """Under `torchrun -m textcnn eval/predict/vectors` every process did the whole job: the report
+    twice, the same output file written by each."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    (tmp_path / "new.txt").write_text("the chef cooked pasta\n", encoding="utf-8")
+    commands = {
+        "eval": ["eval", trained / "model", trained / "test.csv", "--text-column", "body", "--label-column", "topic",
+                 "--output", tmp_path / "out"],
+        "predict": ["predict", trained / "model", tmp_path / "new.txt", "--output", tmp_path / "out.jsonl"],
+        "vectors": ["vectors", tmp_path / "new.txt", "--out", tmp_path / "v.bin", "--min-count", "1"],
+    }  # fmt: skip
+    for command, args in commands.items():
+        assert_clean_error(run(*args), f"textcnn {command} runs in a single process; run it without torchrun")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.txt"]
+    monkeypatch.setenv("WORLD_SIZE", "1")  # `torchrun --nproc-per-node 1` is one process: nothing to refuse
+    assert run(*commands["predict"]).exit_code == 0
+
+
 def test_python_dash_m_textcnn_runs_the_cli(tmp_path) -> None:
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}

@@ -18,6 +18,7 @@ from textcnn.cli.options import (
     text_column_option,
 )
 from textcnn.data import LABEL, TEXT, check_source_options, load_source, select_columns
+from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
 from textcnn.evaluation import evaluate_predictions, format_report
 from textcnn.persistence import atomic_write_text
@@ -63,6 +64,7 @@ def evaluate_command(
     output: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
+    refuse_torchrun("eval")
     check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
     to_stdout = output == "-"
     if output and not to_stdout:

@@ -10,6 +10,7 @@ import click
 
 from textcnn.cli.options import encoding_option, hub_options, quoting_option, text_column_option
 from textcnn.data import TEXT, check_source_options, load_source, select_columns
+from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
 from textcnn.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
 
@@ -73,6 +74,7 @@ def vectors_command(
     text per line. Texts are tokenised like textcnn's tokenizer does. Needs gensim:
     pip install 'textcnn[vectors]'.
     """
+    refuse_torchrun("vectors")
     require_gensim()
     logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines drown textcnn's own
     check_source_options(corpus, split=split, dataset_config=dataset_config, quoting=quoting)
