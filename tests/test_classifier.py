@@ -41,8 +41,24 @@ def test_accepts_arrays_series_and_missing_texts(fitted) -> None:
     expected = fitted.predict_proba(["the chef made pasta", "", ""])
     np.testing.assert_allclose(fitted.predict_proba(series), expected)
     np.testing.assert_allclose(fitted.predict_proba(np.array(texts, dtype=object)), expected)
-    with pytest.raises(TypeError, match="single string"):
-        fitted.predict("just one string")
+
+
+def test_a_single_string_is_a_value_error_wherever_texts_or_labels_go(fitted) -> None:
+    """It was a TypeError; the README promises a ValueError for every data error. A string `y`
+    would otherwise give its characters as labels."""
+    calls = {
+        "predict": lambda: fitted.predict("just one string"),
+        "predict_proba": lambda: fitted.predict_proba("just one string"),
+        "score": lambda: fitted.score("just one string", ["food"]),
+        "fit": lambda: TextCNNClassifier(**SMALL).fit("just one string", ["food"]),
+    }
+    for call in calls.values():
+        with pytest.raises(TextCNNError, match="expected a sequence of texts, got a single string"):
+            call()
+    with pytest.raises(TextCNNError, match="y must be a sequence of labels, got a single string"):
+        TextCNNClassifier(**SMALL).fit(["a b", "c d"], "ab")
+    with pytest.raises(TextCNNError, match="y must be a sequence of labels"):
+        fitted.score(["the chef made pasta"], "food")
 
 
 def test_predictions_do_not_depend_on_batch_composition(fitted, test_corpus) -> None:

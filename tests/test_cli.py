@@ -112,6 +112,38 @@ def test_eval_reports_high_accuracy_and_writes_json(trained) -> None:
     assert set(metrics["per_class"]["food"]) == {"precision", "recall", "f1", "support"}
 
 
+def test_eval_output_never_replaces_the_data_or_a_model_file(trained, tmp_path) -> None:
+    """`--output` naming DATA replaced the test set with metrics; naming model/config.json broke the model."""
+    data = tmp_path / "t.csv"
+    data.write_bytes((trained / "test.csv").read_bytes())
+    columns = ["--text-column", "body", "--label-column", "topic"]
+    assert_clean_error(run("eval", trained / "model", data, *columns, "--output", data), "is the evaluated data file")
+    assert data.read_bytes() == (trained / "test.csv").read_bytes()
+    config = (trained / "model" / "config.json").read_bytes()
+    for inside in ("config.json", "eval.json"):
+        result = run("eval", trained / "model", data, *columns, "--output", trained / "model" / inside)
+        assert_clean_error(result, "is inside the model directory")
+    assert (trained / "model" / "config.json").read_bytes() == config
+    assert not (trained / "model" / "eval.json").exists()
+    (tmp_path / "folder").mkdir()
+    for name in ("food", "tech"):
+        (tmp_path / "folder" / name).mkdir()
+        (tmp_path / "folder" / name / "1.txt").write_text(f"the {name}", encoding="utf-8")
+    result = run("eval", trained / "model", tmp_path / "folder", "--output", tmp_path / "folder" / "m.json")
+    assert_clean_error(result, "is inside the data folder")
+
+
+def test_eval_output_dash_writes_the_json_to_stdout_and_the_report_to_stderr(trained, tmp_path, monkeypatch) -> None:
+    """Like predict's `--output -`; eval wrote a file named `-`."""
+    monkeypatch.chdir(tmp_path)
+    columns = ["--text-column", "body", "--label-column", "topic"]
+    result = run("eval", trained / "model", trained / "test.csv", *columns, "--output", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 90
+    assert "confusion matrix" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_predict_writes_one_json_line_per_input_in_order(trained) -> None:
     texts = ["the chef cooked spicy pasta", "", "the striker scored a goal", "a new laptop chip"]
     (trained / "new.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
@@ -217,6 +249,26 @@ def test_under_torchrun_every_process_leaves_its_error_for_torchruns_report(tmp_
     result = run("train", tmp_path / "nope.csv", "--out", tmp_path / "m")
     assert result.exit_code == 1 and "Error" not in result.output
     assert json.loads(error_file.read_text())["message"] == f"Error: file not found: {tmp_path / 'nope.csv'}"
+
+
+def test_single_process_commands_refuse_torchrun_with_several_processes(trained, tmp_path, monkeypatch) -> None:
+    """Under `torchrun -m textcnn eval/predict/vectors` every process did the whole job: the report
+    twice, the same output file written by each."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    (tmp_path / "new.txt").write_text("the chef cooked pasta\n", encoding="utf-8")
+    commands = {
+        "eval": ["eval", trained / "model", trained / "test.csv", "--text-column", "body", "--label-column", "topic",
+                 "--output", tmp_path / "out"],
+        "predict": ["predict", trained / "model", tmp_path / "new.txt", "--output", tmp_path / "out.jsonl"],
+        "vectors": ["vectors", tmp_path / "new.txt", "--out", tmp_path / "v.bin", "--min-count", "1"],
+    }  # fmt: skip
+    for command, args in commands.items():
+        assert_clean_error(run(*args), f"textcnn {command} runs in a single process; run it without torchrun")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.txt"]
+    monkeypatch.setenv("WORLD_SIZE", "1")  # `torchrun --nproc-per-node 1` is one process: nothing to refuse
+    assert run(*commands["predict"]).exit_code == 0
 
 
 def test_python_dash_m_textcnn_runs_the_cli(tmp_path) -> None:

@@ -434,3 +434,35 @@ def test_vectors_command_writes_loadable_word2vec_binary(tmp_path) -> None:
     assert covered.found_count == covered.vocab_count  # min-count 1: every tokenizer word has a vector
     again = _run("vectors", tmp_path / "corpus.csv", "--text-column", "body", "--out", out, "--dim", "8")
     assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+@pytest.mark.parametrize(
+    ("name", "binary", "compressed"),
+    [("v.bin", True, False), ("v.bin.gz", True, True), ("v.txt", False, False), ("v.vec.gz", False, True)],
+)
+def test_vectors_command_writes_the_format_the_name_says(tmp_path, name: str, binary: bool, compressed: bool) -> None:
+    """Other tools go by the name: `v.bin.gz` held plain binary (gensim: BadGzipFile), `v.txt` binary."""
+    gensim_models = pytest.importorskip("gensim.models")
+    texts, _ = make_corpus(60, seed=4)
+    (tmp_path / "corpus.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    options = ["--dim", "8", "--epochs", "1", "--min-count", "1", "--workers", "1"]
+    result = _run("vectors", tmp_path / "corpus.txt", "--out", tmp_path / name, *options)
+    assert result.exit_code == 0, result.output
+    fmt = detect_format(tmp_path / name)
+    assert (fmt.binary, fmt.compressed, fmt.dim) == (binary, compressed, 8)
+    loaded = gensim_models.KeyedVectors.load_word2vec_format(str(tmp_path / name), binary=binary)
+    assert loaded.vector_size == 8 and "chef" in loaded.key_to_index
+    covered = load_vectors_for(tmp_path / name, train_tokenizer(texts), embedding_dim=8, seed=0)
+    assert covered.found_count == covered.vocab_count
+    if compressed:  # the same run gives the same bytes, gzip header included
+        first = (tmp_path / name).read_bytes()
+        again = _run("vectors", tmp_path / "corpus.txt", "--out", tmp_path / name, *options, "--overwrite")
+        assert again.exit_code == 0 and (tmp_path / name).read_bytes() == first
+
+
+def test_vectors_command_refuses_a_compression_textcnn_cannot_read(tmp_path) -> None:
+    (tmp_path / "corpus.txt").write_text("a b c\n")
+    result = _run("vectors", tmp_path / "corpus.txt", "--out", tmp_path / "v.bin.bz2")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "textcnn reads plain or gzip-compressed vector files only" in result.output.strip().splitlines()[-1]
+    assert not (tmp_path / "v.bin.bz2").exists()

@@ -57,6 +57,19 @@ def is_distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def refuse_torchrun(command: str) -> None:
+    """Refuse a single-process command launched by torchrun with more than one process.
+
+    Every process would run the whole job: the report printed once per process, the same output
+    file written by each. Only `train` shares its work among torchrun's processes.
+    """
+    if is_distributed():
+        raise TextCNNError(
+            f"textcnn {command} runs in a single process; run it without torchrun "
+            f"(WORLD_SIZE is {os.environ['WORLD_SIZE']}; only train uses torchrun's processes)"
+        )
+
+
 def is_main_process() -> bool:
     """True unless torchrun started this process as a rank other than 0 (known before any process group)."""
     return int(os.environ.get("RANK", "0")) == 0

@@ -16,6 +16,9 @@ from textcnn.persistence import to_json_value
 def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:
     """Metrics dict: accuracy, macro/weighted F1, per-class P/R/F1/support, confusion matrix, n.
 
+    Every class of the model gets a per-class row (support 0 when the data lacks it); the F1
+    averages are scikit-learn's, over the classes in the data or the predictions.
+
     Rows whose true label is not among `classes` cannot be scored; they are left out and counted
     under `unseen_labels`.
     """
@@ -46,10 +49,13 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
         for i, label in enumerate(classes)
     }
     matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    # The averages cover the classes present in the data or the predictions, as scikit-learn's own
+    # f1_score(y_true, y_pred) does: a model class the data lacks and the model never predicted has
+    # no F1 to average (counting it as 0 put a perfect single-class eval at macro-F1 0.5).
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
         "per_class": per_class,
         "confusion_matrix": {"labels": [to_json_value(c) for c in classes], "matrix": matrix.tolist()},
         "n": len(y_true),

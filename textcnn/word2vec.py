@@ -3,12 +3,18 @@
 Texts are tokenised exactly as textcnn's own tokenizer does (same normaliser and pre-tokeniser),
 so the vector words match the vocabulary a model trained on similar text will have. gensim is an
 optional dependency (`pip install 'textcnn[vectors]'`).
+
+The output's name says its format, as other tools (gensim's `load_word2vec_format`) read
+it: word2vec text for `.txt` / `.vec`, word2vec binary otherwise, gzip-compressed when the
+name ends in `.gz` (`v.bin.gz`, `v.txt.gz`). textcnn's own reader goes by the content instead.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +26,35 @@ from textcnn.tokenization import build_normalizer, build_pre_tokenizer
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'textcnn[vectors]'"
+#: Names (before a `.gz`) that ask for word2vec text; any other name gets word2vec binary.
+TEXT_SUFFIXES = (".txt", ".vec")
+#: Compression that tools infer from these suffixes but textcnn's vectors reader cannot undo.
+UNREADABLE_COMPRESSION = (".bz2", ".xz", ".lz4", ".zst", ".zip", ".7z")
+
+
+@dataclass(frozen=True)
+class VectorsOutput:
+    """The format a vectors file name asks for."""
+
+    binary: bool
+    compressed: bool  # gzip
+
+    @property
+    def description(self) -> str:
+        return f"word2vec {'binary' if self.binary else 'text'}{', gzip' if self.compressed else ''}"
+
+
+def vectors_output(out: str | Path) -> VectorsOutput:
+    """The format to write to `out`, from its name; a compression textcnn cannot read back is refused."""
+    name = Path(out).name.lower()
+    if name.endswith(UNREADABLE_COMPRESSION):
+        raise TextCNNError(
+            f"cannot write vectors to {out}: textcnn reads plain or gzip-compressed vector files only; "
+            "end the name in .gz (e.g. vectors.bin.gz) or in no compression suffix"
+        )
+    compressed = name.endswith(".gz")
+    stem = name.removesuffix(".gz")
+    return VectorsOutput(binary=not stem.endswith(TEXT_SUFFIXES), compressed=compressed)
 
 
 @dataclass
@@ -64,7 +99,8 @@ def tokenize_for_vectors(texts: Iterable[str | None]) -> Iterable[list[str]]:
 
 
 def train_word2vec(texts: Iterable[str | None], out: str | Path, settings: Word2VecSettings) -> Word2VecResult:
-    """Train skip-gram word2vec on `texts` and write word2vec binary vectors to `out` (atomically).
+    """Train skip-gram word2vec on `texts` and write the vectors to `out` (atomically), in the
+    format its name asks for (`vectors_output`).
 
     The corpus is tokenised once into a temporary one-sentence-per-line file next to `out`, which
     gensim then streams on every epoch: memory stays flat however large the corpus is.
@@ -73,6 +109,7 @@ def train_word2vec(texts: Iterable[str | None], out: str | Path, settings: Word2
     from gensim.models import Word2Vec
 
     out = Path(out)
+    fmt = vectors_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".textcnn-w2v-", dir=out.parent) as scratch:
         corpus_file = Path(scratch) / "corpus.txt"
@@ -107,7 +144,18 @@ def train_word2vec(texts: Iterable[str | None], out: str | Path, settings: Word2
             total_words=model.corpus_total_words,
             epochs=settings.epochs,
         )
-        tmp = Path(scratch) / "vectors.bin"
-        model.wv.save_word2vec_format(str(tmp), binary=True)
+        tmp = Path(scratch) / "vectors"  # no suffix: gensim (smart_open) would compress by it
+        model.wv.save_word2vec_format(str(tmp), binary=fmt.binary)
+        if fmt.compressed:
+            tmp = _gzip(tmp)
         os.replace(tmp, out)
     return Word2VecResult(path=out, words=len(model.wv), tokens=n_tokens, texts=n_texts)
+
+
+def _gzip(path: Path) -> Path:
+    """`path` gzip-compressed into `path.gz`; mtime 0 in the header, so the same vectors give the same bytes."""
+    packed = path.with_name(path.name + ".gz")
+    with path.open("rb") as source, packed.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+    path.unlink()
+    return packed

@@ -18,6 +18,8 @@ from textcnn.cli.options import (
     text_column_option,
 )
 from textcnn.data import LABEL, TEXT, check_source_options, load_source, select_columns
+from textcnn.devices import refuse_torchrun
+from textcnn.errors import TextCNNError
 from textcnn.evaluation import evaluate_predictions, format_report
 from textcnn.persistence import atomic_write_text
 from textcnn.prediction_writers import check_output_path
@@ -27,6 +29,7 @@ EXAMPLES = """
 Examples:
   textcnn eval runs/reviews test.csv
   textcnn eval runs/reviews test.csv --output metrics.json
+  textcnn eval runs/reviews test.csv --output - | jq .macro_f1
   textcnn eval runs/imdb imdb --split test
 """
 
@@ -41,7 +44,12 @@ Examples:
 @quoting_option
 @bad_rows_option
 @batch_size_option(256)
-@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON here.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="Also write the metrics as JSON here; - writes them to stdout (and the report to stderr).",
+)
 def evaluate_command(
     model_dir: str,
     data: str,
@@ -56,9 +64,12 @@ def evaluate_command(
     output: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
+    refuse_torchrun("eval")
     check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
-    if output:
+    to_stdout = output == "-"
+    if output and not to_stdout:
         check_output_path(output)  # before the work, not after it
+        check_output_spares_inputs(output, model_dir=model_dir, data=data)
     classifier = TextCNNClassifier.load(model_dir)
     classifier.predict_batch_size = batch_size
     raw = load_source(data, split=split or "test", dataset_config=dataset_config, encoding=encoding, quoting=quoting)
@@ -70,6 +81,28 @@ def evaluate_command(
     if metrics["unseen_labels"]:
         unseen = ", ".join(f"{label} ({count})" for label, count in sorted(metrics["unseen_labels"].items()))
         click.echo(f"Warning: rows with labels the model never saw were not scored: {unseen}", err=True)
-    click.echo(format_report(metrics))
-    if output:
-        atomic_write_text(Path(output), json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    metrics_json = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"
+    click.echo(format_report(metrics), err=to_stdout)  # stdout holds nothing but the JSON then
+    if to_stdout:
+        click.echo(metrics_json, nl=False)
+    elif output:
+        atomic_write_text(Path(output), metrics_json)
+
+
+def check_output_spares_inputs(output: str, *, model_dir: str, data: str) -> None:
+    """Refuse an --output that would replace the data being evaluated or a file of the model.
+
+    The labelled test set is often the only copy, and a model file replaced by metrics breaks the
+    model. Anything inside MODEL_DIR is refused, not just its own files: `train --overwrite`
+    replaces the folder as a whole, so metrics kept there would be lost with the old model.
+    """
+    target = Path(output).resolve()
+    if Path(data).exists() and _is_or_inside(target, Path(data).resolve()):
+        where = "the evaluated data file" if Path(data).is_file() else f"inside the data folder {data}"
+        raise TextCNNError(f"--output {output} is {where}; choose another output")
+    if _is_or_inside(target, Path(model_dir).resolve()):
+        raise TextCNNError(f"--output {output} is inside the model directory {model_dir}; choose a file outside it")
+
+
+def _is_or_inside(path: Path, other: Path) -> bool:
+    return path == other or other in path.parents

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from textcnn.cli.options import batch_size_option, encoding_option, quoting_option, text_column_option
+from textcnn.devices import refuse_torchrun
 from textcnn.interruption import sigterm_as_exit
 from textcnn.prediction import CHUNK_ROWS, predict_file
 from textcnn.prediction_readers import INPUT_FORMATS
@@ -109,6 +110,7 @@ def predict_command(
     columns label, score (label_2, score_2, ... with --top-k, prob_<class> with --probabilities).
     Kept input columns come first; one that clashes with an output column is renamed input_<name>.
     """
+    refuse_torchrun("predict")
     with sigterm_as_exit(), _quiet_broken_pipe():
         rows = predict_file(
             model_dir,

@@ -10,13 +10,15 @@ import click
 
 from textcnn.cli.options import encoding_option, hub_options, quoting_option, text_column_option
 from textcnn.data import TEXT, check_source_options, load_source, select_columns
+from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
-from textcnn.word2vec import Word2VecSettings, require_gensim, train_word2vec
+from textcnn.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
 
 EXAMPLES = """
 \b
 Examples:
   textcnn vectors unlabeled.txt --out vectors.bin               # one text per line
+  textcnn vectors unlabeled.txt --out vectors.txt.gz            # word2vec text, gzip
   textcnn vectors imdb --split unsupervised --out imdb-300d.bin --min-count 3
   textcnn vectors reviews.csv --text-column body --out v.bin --dim 100 --epochs 10
   textcnn train reviews.csv --out runs/r --vectors v.bin         # then use them
@@ -25,7 +27,12 @@ Examples:
 
 @click.command("vectors", epilog=EXAMPLES)
 @click.argument("corpus")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Vectors file to write (word2vec binary).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Vectors file to write: word2vec text for .txt/.vec, word2vec binary otherwise; gzip if it ends in .gz.",
+)
 @click.option("--dim", type=click.IntRange(min=1), default=300, show_default=True, help="Vector size.")
 @click.option(
     "--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Rarer words get no vector."
@@ -67,10 +74,12 @@ def vectors_command(
     text per line. Texts are tokenised like textcnn's tokenizer does. Needs gensim:
     pip install 'textcnn[vectors]'.
     """
+    refuse_torchrun("vectors")
     require_gensim()
     logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines drown textcnn's own
     check_source_options(corpus, split=split, dataset_config=dataset_config, quoting=quoting)
     target = Path(out)
+    fmt = vectors_output(target)  # before the work, not after it
     if target.exists() and not overwrite:
         raise TextCNNError(f"{target} already exists; pass --overwrite to replace it or pick another --out")
     raw = load_source(corpus, split=split or "train", dataset_config=dataset_config, encoding=encoding, quoting=quoting)
@@ -79,6 +88,6 @@ def vectors_command(
     result = train_word2vec(texts[TEXT], target, settings)
     click.echo(
         f"Saved {result.words} {dim}-d word vectors to {result.path} "
-        f"(from {result.texts} texts, {result.tokens} tokens)",
+        f"({fmt.description}; from {result.texts} texts, {result.tokens} tokens)",
         err=True,
     )
