@@ -6,6 +6,7 @@ import json
 import pickle
 
 import pytest
+from conftest import SMALL
 
 from textcnn import TextCNNClassifier, TextCNNError
 
@@ -68,3 +69,46 @@ def test_saved_files_get_the_usual_permissions_not_private_temp_file_ones(model_
     expected = 0o666 & ~umask
     for path in model_dir.iterdir():
         assert path.stat().st_mode & 0o777 == expected, path.name
+
+
+def test_a_tokenizer_with_more_words_than_the_embedding_is_refused(model_dir) -> None:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.add_tokens(["zzzextra"])  # as a tokenizer.json copied from a model with one more word
+    tokenizer.save(str(model_dir / "tokenizer.json"))
+    with pytest.raises(TextCNNError, match=r"tokenizer\.json has \d+ tokens .* embedding has \d+ rows"):
+        TextCNNClassifier.load(model_dir)
+
+
+def test_a_tokenizer_whose_vocabulary_lacks_unk_is_refused(model_dir) -> None:
+    path = model_dir / "tokenizer.json"
+    data = json.loads(path.read_text())
+    del data["model"]["vocab"]["[UNK]"]  # still an added token, so token_to_id finds it; encoding fails
+    path.write_text(json.dumps(data))
+    with pytest.raises(TextCNNError, match=r"tokenizer\.json names \[UNK\] as its unknown token"):
+        TextCNNClassifier.load(model_dir)
+
+
+def test_a_tokenizer_with_pad_elsewhere_than_config_says_is_refused(model_dir) -> None:
+    path = model_dir / "tokenizer.json"
+    data = json.loads(path.read_text())
+    del data["model"]["vocab"]["[PAD]"]  # [PAD] survives as an added token, at a new id
+    path.write_text(json.dumps(data))
+    with pytest.raises(TextCNNError, match=r"tokenizer\.json has \[PAD\] at id \d+ but config\.json's pad_id is 0"):
+        TextCNNClassifier.load(model_dir)
+
+
+def test_a_model_trained_with_its_own_bpe_tokenizer_and_pad_not_at_0_loads(corpus, tmp_path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    texts, labels = corpus
+    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(texts, trainers.BpeTrainer(special_tokens=["[UNK]", "[PAD]"], vocab_size=80))
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    model = TextCNNClassifier(tokenizer=str(tmp_path / "tokenizer.json"), **{**SMALL, "epochs": 2})
+    model.fit(texts[:120], labels[:120])
+    assert model.model_.config.pad_id == 1
+    loaded = TextCNNClassifier.load(model.save(tmp_path / "model"))
+    assert loaded.predict_proba(["striker zzz qqq"]) == pytest.approx(model.predict_proba(["striker zzz qqq"]))

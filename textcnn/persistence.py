@@ -31,7 +31,7 @@ from textcnn.atomic import atomic_directory, new_file_mode
 from textcnn.config import FORMAT_VERSION, ModelConfig, TrainConfig
 from textcnn.errors import TextCNNError
 from textcnn.model import TextCNN
-from textcnn.tokenization import load_tokenizer, prepare_tokenizer
+from textcnn.tokenization import PAD_TOKEN, load_tokenizer, prepare_tokenizer
 
 CONFIG_FILE = "config.json"
 LABELS_FILE = "labels.json"
@@ -125,7 +125,6 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     classes = read_json(path / LABELS_FILE)
     if not isinstance(classes, list) or len(classes) != model_config.num_classes:
         raise TextCNNError(f"{path / LABELS_FILE} must list {model_config.num_classes} class names")
-    tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
     try:
         state = load_safetensors(str(path / WEIGHTS_FILE), device=device)
     except (SafetensorError, OSError, ValueError) as error:
@@ -137,7 +136,32 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
         first = str(error).strip().splitlines()[0]
         raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {first}") from None
     model.to(device).eval()
+    # Read after the weights, which confirm config.json's vocab_size, so a mismatch blames the tokenizer.
+    tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
+    check_tokenizer_fits(tokenizer, model_config, path / TOKENIZER_FILE)
     return SavedModel(model=model, tokenizer=tokenizer, classes=classes, train_config=train_config)
+
+
+def check_tokenizer_fits(tokenizer: Tokenizer, config: ModelConfig, path: Path) -> None:
+    """Refuse a tokenizer whose ids are not the rows of the model's embedding.
+
+    A tokenizer.json copied from another model loads, but then gives ids past the embedding (an
+    IndexError at predict time) or, with as many words, silently the ids of other words.
+    """
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    size = tokenizer.get_vocab_size(with_added_tokens=True)
+    if size != config.vocab_size or max(vocab.values(), default=-1) >= config.vocab_size:
+        raise TextCNNError(
+            f"{path} has {size} tokens (ids up to {max(vocab.values(), default=-1)}) but the model's embedding has "
+            f"{config.vocab_size} rows ({CONFIG_FILE}'s vocab_size): it is not the tokenizer these weights were "
+            "trained with; put back the tokenizer.json saved with the model"
+        )
+    pad_id = tokenizer.token_to_id(PAD_TOKEN)
+    if pad_id != config.pad_id:
+        raise TextCNNError(
+            f"{path} has {PAD_TOKEN} at id {pad_id} but {CONFIG_FILE}'s pad_id is {config.pad_id}: it is not the "
+            "tokenizer these weights were trained with; put back the tokenizer.json saved with the model"
+        )
 
 
 def read_json(path: Path) -> Any:
