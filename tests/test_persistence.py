@@ -112,3 +112,21 @@ def test_a_model_trained_with_its_own_bpe_tokenizer_and_pad_not_at_0_loads(corpu
     assert model.model_.config.pad_id == 1
     loaded = TextCNNClassifier.load(model.save(tmp_path / "model"))
     assert loaded.predict_proba(["striker zzz qqq"]) == pytest.approx(model.predict_proba(["striker zzz qqq"]))
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (
+            [["food"], ["sports"], ["tech"]],
+            r'labels\.json must list class names as strings, numbers or booleans, not \["food"\]',
+        ),
+        (["food", {"a": 1}, "tech"], r"labels\.json must list class names as strings"),
+        (["food", None, "tech"], r"labels\.json must list class names as strings, numbers or booleans, not null"),
+        (["food", "food", "tech"], r'labels\.json lists the class "food" twice'),
+    ],
+)
+def test_labels_that_are_nested_or_repeated_are_refused(model_dir, labels, message: str) -> None:
+    (model_dir / "labels.json").write_text(json.dumps(labels))
+    with pytest.raises(TextCNNError, match=message):
+        TextCNNClassifier.load(model_dir)

@@ -125,6 +125,7 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     classes = read_json(path / LABELS_FILE)
     if not isinstance(classes, list) or len(classes) != model_config.num_classes:
         raise TextCNNError(f"{path / LABELS_FILE} must list {model_config.num_classes} class names")
+    check_class_names(classes, path / LABELS_FILE)
     try:
         state = load_safetensors(str(path / WEIGHTS_FILE), device=device)
     except (SafetensorError, OSError, ValueError) as error:
@@ -162,6 +163,27 @@ def check_tokenizer_fits(tokenizer: Tokenizer, config: ModelConfig, path: Path) 
             f"{path} has {PAD_TOKEN} at id {pad_id} but {CONFIG_FILE}'s pad_id is {config.pad_id}: it is not the "
             "tokenizer these weights were trained with; put back the tokenizer.json saved with the model"
         )
+
+
+def check_class_names(classes: list[Any], path: Path) -> None:
+    """Class names are what `save_model_dir` writes: distinct strings, numbers or booleans.
+
+    A nested name breaks `eval`'s lookups, and a repeated one makes a class unreachable.
+    """
+    for name in classes:
+        if not isinstance(name, str | int | float | bool):
+            raise TextCNNError(
+                f"{path} must list class names as strings, numbers or booleans, not {json.dumps(name)}; "
+                "put back the labels.json saved with the model"
+            )
+    seen: set[Any] = set()
+    for name in classes:
+        if name in seen:
+            raise TextCNNError(
+                f"{path} lists the class {json.dumps(name)} twice; each output of the model needs its own name: "
+                "put back the labels.json saved with the model"
+            )
+        seen.add(name)
 
 
 def read_json(path: Path) -> Any:
