@@ -130,3 +130,38 @@ def test_labels_that_are_nested_or_repeated_are_refused(model_dir, labels, messa
     (model_dir / "labels.json").write_text(json.dumps(labels))
     with pytest.raises(TextCNNError, match=message):
         TextCNNClassifier.load(model_dir)
+
+
+def _edit_weights(model_dir, edit) -> None:
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(model_dir / "model.safetensors"))
+    edit(state)
+    save_file(state, str(model_dir / "model.safetensors"), metadata={"format": "pt"})
+
+
+def test_a_weights_config_mismatch_names_the_tensor_and_both_shapes(model_dir) -> None:
+    config = json.loads((model_dir / "config.json").read_text())
+    config["model"]["num_filters"] += 1
+    (model_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(TextCNNError) as error:
+        TextCNNClassifier.load(model_dir)
+    filters, dim = config["model"]["num_filters"], config["model"]["embedding_dim"]
+    kernel = config["model"]["kernel_sizes"][0]
+    assert str(error.value).endswith(
+        f"model.safetensors does not match config.json: convs.0.weight has shape [{filters - 1}, {dim}, {kernel}], "
+        f"config.json implies [{filters}, {dim}, {kernel}] (and 6 more problems)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda state: state.pop("convs.2.bias"), r"does not match config\.json: missing tensor convs\.2\.bias$"),
+        (lambda state: state.__setitem__("extra", state["convs.0.bias"].clone()), r"unexpected tensor extra$"),
+    ],
+)
+def test_a_missing_or_unexpected_tensor_is_named(model_dir, edit, message: str) -> None:
+    _edit_weights(model_dir, edit)
+    with pytest.raises(TextCNNError, match=message):
+        TextCNNClassifier.load(model_dir)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
@@ -131,6 +132,10 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     except (SafetensorError, OSError, ValueError) as error:
         raise TextCNNError(f"{path / WEIGHTS_FILE} is corrupt or unreadable: {error}") from None
     model = TextCNN(model_config)
+    problems = state_mismatches(state, model.state_dict())
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {problems[0]}{more}")
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
@@ -141,6 +146,21 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
     check_tokenizer_fits(tokenizer, model_config, path / TOKENIZER_FILE)
     return SavedModel(model=model, tokenizer=tokenizer, classes=classes, train_config=train_config)
+
+
+def state_mismatches(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> list[str]:
+    """Each tensor missing, of another shape than config.json implies, or unexpected, in that order.
+
+    torch's own error puts these on lines after a header, which a one-line error would cut off.
+    """
+    problems = []
+    for name, tensor in expected.items():
+        if name not in state:
+            problems.append(f"missing tensor {name}")
+        elif state[name].shape != tensor.shape:
+            problems.append(f"{name} has shape {list(state[name].shape)}, {CONFIG_FILE} implies {list(tensor.shape)}")
+    problems += [f"unexpected tensor {name}" for name in state if name not in expected]
+    return problems
 
 
 def check_tokenizer_fits(tokenizer: Tokenizer, config: ModelConfig, path: Path) -> None:
