@@ -165,3 +165,19 @@ def test_a_missing_or_unexpected_tensor_is_named(model_dir, edit, message: str) 
     _edit_weights(model_dir, edit)
     with pytest.raises(TextCNNError, match=message):
         TextCNNClassifier.load(model_dir)
+
+
+@pytest.mark.parametrize("version", ["1", 1.0, True, 0, None])
+def test_a_format_version_that_is_no_version_is_called_invalid(model_dir, version) -> None:
+    config = json.loads((model_dir / "config.json").read_text())
+    config["format_version"] = version
+    (model_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(TextCNNError, match=r"config\.json has format_version .*, which is not a valid version"):
+        TextCNNClassifier.load(model_dir)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_with_nan_or_infinity_are_refused(model_dir, value: float) -> None:
+    _edit_weights(model_dir, lambda state: state["classifier.bias"].fill_(value))
+    with pytest.raises(TextCNNError, match=r"model\.safetensors holds NaN or infinite values in classifier\.bias"):
+        TextCNNClassifier.load(model_dir)

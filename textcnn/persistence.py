@@ -113,7 +113,12 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     if not isinstance(raw, dict) or "model" not in raw or "format_version" not in raw:
         raise TextCNNError(f"{path / CONFIG_FILE} is not a textcnn config (no 'format_version'/'model')")
     version = raw["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TextCNNError(
+            f"{path / CONFIG_FILE} has format_version {json.dumps(version)}, which is not a valid version "
+            f"(a whole number such as {FORMAT_VERSION}); put back the config.json saved with the model"
+        )
+    if version > FORMAT_VERSION:
         raise TextCNNError(
             f"{path / CONFIG_FILE} has format version {version}, newer than this textcnn reads "
             f"({FORMAT_VERSION}); upgrade textcnn"
@@ -136,6 +141,12 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {problems[0]}{more}")
+    for name, tensor in state.items():
+        if not torch.isfinite(tensor).all():
+            raise TextCNNError(
+                f"{path / WEIGHTS_FILE} holds NaN or infinite values in {name}: the model cannot give valid scores; "
+                "retrain it, or put back an intact copy of the file"
+            )
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
