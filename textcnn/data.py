@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from sklearn.model_selection import train_test_split
 
 from textcnn.errors import TextCNNError
+from textcnn.persistence import looks_like_model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ def source_kind(source: str | Path) -> str:
     """
     path = Path(source)
     if path.is_dir():
+        if looks_like_model_dir(path):
+            raise TextCNNError(
+                f"{source} is a textcnn model directory, not data: give a data file or folder here "
+                "(a model goes where a command takes MODEL_DIR, or to train's --init-from)"
+            )
         if _is_saved_dataset(path):
             return "saved dataset"
         return "data folder" if _holds_data_files(path) else "class folders"

@@ -92,11 +92,23 @@ def holds_only_a_model(path: Path) -> bool:
     """True for a textcnn model directory, or a directory holding nothing but model files."""
     if all(entry.name in MODEL_FILES for entry in path.iterdir()):
         return True
+    return has_textcnn_config(path)
+
+
+def has_textcnn_config(path: Path) -> bool:
+    """True when `path/config.json` is a textcnn config (it names 'format_version' and 'model')."""
     try:
         config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and "format_version" in config and "model" in config
+
+
+def looks_like_model_dir(path: str | Path) -> bool:
+    """A textcnn model (or checkpoint) directory, even a damaged one: a textcnn config.json, or a
+    config.json beside model.safetensors. A data folder holding a config.json of its own is not."""
+    path = Path(path)
+    return is_model_dir(path) and (has_textcnn_config(path) or (path / WEIGHTS_FILE).is_file())
 
 
 def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
