@@ -355,3 +355,13 @@ def test_a_data_folder_with_a_config_json_of_its_own_is_still_data(tmp_path) -> 
     frame().to_csv(folder / "train.csv", index=False)
     (folder / "config.json").write_text(json.dumps({"name": "my data"}))
     assert source_kind(folder) == "data folder"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_called_a_pipe_not_a_missing_file(tmp_path) -> None:
+    import os
+
+    pipe = tmp_path / "data.csv"
+    os.mkfifo(pipe)  # what `textcnn eval m <(cat test.csv)` passes: /dev/fd/63
+    with pytest.raises(TextCNNError, match=r"data\.csv exists but is a pipe, not a regular file: .*save the data"):
+        source_kind(pipe)

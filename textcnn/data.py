@@ -14,6 +14,7 @@ import importlib
 import json
 import logging
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,10 +101,27 @@ def source_kind(source: str | Path) -> str:
         return "data folder" if _holds_data_files(path) else "class folders"
     if path.is_file():
         return "file"
+    if path.exists():
+        raise TextCNNError(
+            f"{source} exists but is {_special_file_kind(path)}, not a regular file: this command needs a file, "
+            "so save the data to one first and give its path (only predict reads a stream: - for standard input)"
+        )
     if _looks_like_local_path(str(source)):
         kind = "folder" if str(source).endswith(("/", "\\")) else "file"
         raise TextCNNError(f"{kind} not found: {source}")
     return "hub"
+
+
+def _special_file_kind(path: Path) -> str:
+    """What a path that exists but is neither a file nor a folder is: `<(cmd)` gives a pipe."""
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 def check_source_options(
