@@ -181,3 +181,21 @@ def test_weights_with_nan_or_infinity_are_refused(model_dir, value: float) -> No
     _edit_weights(model_dir, lambda state: state["classifier.bias"].fill_(value))
     with pytest.raises(TextCNNError, match=r"model\.safetensors holds NaN or infinite values in classifier\.bias"):
         TextCNNClassifier.load(model_dir)
+
+
+def test_load_then_save_keeps_the_training_history(fitted, model_dir, tmp_path) -> None:
+    assert fitted.history_ and fitted.refit_history_  # both kinds of record are there to keep
+    loaded = TextCNNClassifier.load(model_dir)
+    assert loaded.history_ == json.loads(json.dumps(fitted.history_))
+    assert loaded.refit_history_ == json.loads(json.dumps(fitted.refit_history_))
+    assert (loaded.save(tmp_path / "again") / "metrics.jsonl").read_bytes() == (
+        model_dir / "metrics.jsonl"
+    ).read_bytes()
+    assert (model_dir / "metrics.jsonl").read_text().count("\n") == len(fitted.history_) + len(fitted.refit_history_)
+
+
+def test_a_damaged_metrics_file_leaves_the_history_empty_not_the_model_unusable(model_dir) -> None:
+    (model_dir / "metrics.jsonl").write_text("not json\n")
+    loaded = TextCNNClassifier.load(model_dir)
+    assert loaded.history_ == [] and loaded.refit_history_ == []
+    assert len(loaded.predict(["a text"])) == 1

@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class SavedModel:
     tokenizer: Tokenizer
     classes: list[Any]
     train_config: TrainConfig | None
+    history: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl's records, refit's last
 
 
 def is_model_dir(path: str | Path) -> bool:
@@ -168,7 +169,26 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     # Read after the weights, which confirm config.json's vocab_size, so a mismatch blames the tokenizer.
     tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
     check_tokenizer_fits(tokenizer, model_config, path / TOKENIZER_FILE)
-    return SavedModel(model=model, tokenizer=tokenizer, classes=classes, train_config=train_config)
+    return SavedModel(
+        model=model,
+        tokenizer=tokenizer,
+        classes=classes,
+        train_config=train_config,
+        history=read_history(path / METRICS_FILE),
+    )
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The per-epoch records of metrics.jsonl, so that loading and saving a model keeps them.
+
+    They are a record, never needed to predict: a missing or damaged file gives no history rather
+    than refusing the model.
+    """
+    try:
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return []
+    return records if all(isinstance(record, dict) for record in records) else []
 
 
 def state_mismatches(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> list[str]:
