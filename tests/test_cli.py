@@ -341,5 +341,6 @@ def test_quoting_none_trains_and_evaluates_a_plain_tsv_line_for_line(tmp_path) -
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "e.json").read_text())["n"] == 90
     assert '"' in json.loads((tmp_path / "m" / "tokenizer.json").read_text())["model"]["vocab"]
-    refused = run("train", tmp_path / "m", "--out", tmp_path / "m2", "--quoting", "none")
+    (tmp_path / "plain.jsonl").write_text('{"text": "a", "label": "b"}\n', encoding="utf-8")
+    refused = run("train", tmp_path / "plain.jsonl", "--out", tmp_path / "m2", "--quoting", "none")
     assert_clean_error(refused, "--quoting applies to CSV/TSV files")

@@ -338,3 +338,30 @@ def test_a_label_column_of_lists_is_a_one_line_error(tmp_path, suffix: str, shap
     kind = "objects" if shape == "objects" else "lists"
     with pytest.raises(TextCNNError, match=rf"the label column 'tags' holds {kind}; textcnn trains single-label"):
         load(path, text_column="body", label_column="tags")
+
+
+def test_a_model_directory_given_as_data_is_called_one(fitted, tmp_path) -> None:
+    model_dir = fitted.save(tmp_path / "m")
+    with pytest.raises(TextCNNError, match=r"m is a textcnn model directory, not data: give a data file or folder"):
+        load_source(model_dir)
+    (model_dir / "config.json").write_text("{")  # a damaged model is still a model, not data
+    with pytest.raises(TextCNNError, match="is a textcnn model directory, not data"):
+        source_kind(model_dir)
+
+
+def test_a_data_folder_with_a_config_json_of_its_own_is_still_data(tmp_path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    frame().to_csv(folder / "train.csv", index=False)
+    (folder / "config.json").write_text(json.dumps({"name": "my data"}))
+    assert source_kind(folder) == "data folder"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_called_a_pipe_not_a_missing_file(tmp_path) -> None:
+    import os
+
+    pipe = tmp_path / "data.csv"
+    os.mkfifo(pipe)  # what `textcnn eval m <(cat test.csv)` passes: /dev/fd/63
+    with pytest.raises(TextCNNError, match=r"data\.csv exists but is a pipe, not a regular file: .*save the data"):
+        source_kind(pipe)

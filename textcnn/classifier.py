@@ -500,7 +500,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         estimator.tokenizer_ = saved.tokenizer
         estimator.classes_ = np.asarray(saved.classes)
         estimator.train_config_ = saved.train_config
-        estimator.history_ = []
+        estimator.history_ = [record for record in saved.history if not record.get("refit")]
+        estimator.refit_history_ = [record for record in saved.history if record.get("refit")]
         return estimator
 
     def __sklearn_tags__(self) -> Any:

@@ -14,6 +14,7 @@ import importlib
 import json
 import logging
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 from sklearn.model_selection import train_test_split
 
 from textcnn.errors import TextCNNError
+from textcnn.persistence import looks_like_model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +91,37 @@ def source_kind(source: str | Path) -> str:
     """
     path = Path(source)
     if path.is_dir():
+        if looks_like_model_dir(path):
+            raise TextCNNError(
+                f"{source} is a textcnn model directory, not data: give a data file or folder here "
+                "(a model goes where a command takes MODEL_DIR, or to train's --init-from)"
+            )
         if _is_saved_dataset(path):
             return "saved dataset"
         return "data folder" if _holds_data_files(path) else "class folders"
     if path.is_file():
         return "file"
+    if path.exists():
+        raise TextCNNError(
+            f"{source} exists but is {_special_file_kind(path)}, not a regular file: this command needs a file, "
+            "so save the data to one first and give its path (only predict reads a stream: - for standard input)"
+        )
     if _looks_like_local_path(str(source)):
         kind = "folder" if str(source).endswith(("/", "\\")) else "file"
         raise TextCNNError(f"{kind} not found: {source}")
     return "hub"
+
+
+def _special_file_kind(path: Path) -> str:
+    """What a path that exists but is neither a file nor a folder is: `<(cmd)` gives a pipe."""
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 def check_source_options(

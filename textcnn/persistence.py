@@ -18,10 +18,11 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from safetensors.torch import save_file as save_safetensors
@@ -31,7 +32,7 @@ from textcnn.atomic import atomic_directory, new_file_mode
 from textcnn.config import FORMAT_VERSION, ModelConfig, TrainConfig
 from textcnn.errors import TextCNNError
 from textcnn.model import TextCNN
-from textcnn.tokenization import load_tokenizer, prepare_tokenizer
+from textcnn.tokenization import PAD_TOKEN, load_tokenizer, prepare_tokenizer
 
 CONFIG_FILE = "config.json"
 LABELS_FILE = "labels.json"
@@ -48,6 +49,7 @@ class SavedModel:
     tokenizer: Tokenizer
     classes: list[Any]
     train_config: TrainConfig | None
+    history: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl's records, refit's last
 
 
 def is_model_dir(path: str | Path) -> bool:
@@ -91,11 +93,23 @@ def holds_only_a_model(path: Path) -> bool:
     """True for a textcnn model directory, or a directory holding nothing but model files."""
     if all(entry.name in MODEL_FILES for entry in path.iterdir()):
         return True
+    return has_textcnn_config(path)
+
+
+def has_textcnn_config(path: Path) -> bool:
+    """True when `path/config.json` is a textcnn config (it names 'format_version' and 'model')."""
     try:
         config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and "format_version" in config and "model" in config
+
+
+def looks_like_model_dir(path: str | Path) -> bool:
+    """A textcnn model (or checkpoint) directory, even a damaged one: a textcnn config.json, or a
+    config.json beside model.safetensors. A data folder holding a config.json of its own is not."""
+    path = Path(path)
+    return is_model_dir(path) and (has_textcnn_config(path) or (path / WEIGHTS_FILE).is_file())
 
 
 def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
@@ -112,7 +126,12 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     if not isinstance(raw, dict) or "model" not in raw or "format_version" not in raw:
         raise TextCNNError(f"{path / CONFIG_FILE} is not a textcnn config (no 'format_version'/'model')")
     version = raw["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TextCNNError(
+            f"{path / CONFIG_FILE} has format_version {json.dumps(version)}, which is not a valid version "
+            f"(a whole number such as {FORMAT_VERSION}); put back the config.json saved with the model"
+        )
+    if version > FORMAT_VERSION:
         raise TextCNNError(
             f"{path / CONFIG_FILE} has format version {version}, newer than this textcnn reads "
             f"({FORMAT_VERSION}); upgrade textcnn"
@@ -125,19 +144,109 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     classes = read_json(path / LABELS_FILE)
     if not isinstance(classes, list) or len(classes) != model_config.num_classes:
         raise TextCNNError(f"{path / LABELS_FILE} must list {model_config.num_classes} class names")
-    tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
+    check_class_names(classes, path / LABELS_FILE)
     try:
         state = load_safetensors(str(path / WEIGHTS_FILE), device=device)
     except (SafetensorError, OSError, ValueError) as error:
         raise TextCNNError(f"{path / WEIGHTS_FILE} is corrupt or unreadable: {error}") from None
     model = TextCNN(model_config)
+    problems = state_mismatches(state, model.state_dict())
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {problems[0]}{more}")
+    for name, tensor in state.items():
+        if not torch.isfinite(tensor).all():
+            raise TextCNNError(
+                f"{path / WEIGHTS_FILE} holds NaN or infinite values in {name}: the model cannot give valid scores; "
+                "retrain it, or put back an intact copy of the file"
+            )
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0]
         raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {first}") from None
     model.to(device).eval()
-    return SavedModel(model=model, tokenizer=tokenizer, classes=classes, train_config=train_config)
+    # Read after the weights, which confirm config.json's vocab_size, so a mismatch blames the tokenizer.
+    tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))
+    check_tokenizer_fits(tokenizer, model_config, path / TOKENIZER_FILE)
+    return SavedModel(
+        model=model,
+        tokenizer=tokenizer,
+        classes=classes,
+        train_config=train_config,
+        history=read_history(path / METRICS_FILE),
+    )
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The per-epoch records of metrics.jsonl, so that loading and saving a model keeps them.
+
+    They are a record, never needed to predict: a missing or damaged file gives no history rather
+    than refusing the model.
+    """
+    try:
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return []
+    return records if all(isinstance(record, dict) for record in records) else []
+
+
+def state_mismatches(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> list[str]:
+    """Each tensor missing, of another shape than config.json implies, or unexpected, in that order.
+
+    torch's own error puts these on lines after a header, which a one-line error would cut off.
+    """
+    problems = []
+    for name, tensor in expected.items():
+        if name not in state:
+            problems.append(f"missing tensor {name}")
+        elif state[name].shape != tensor.shape:
+            problems.append(f"{name} has shape {list(state[name].shape)}, {CONFIG_FILE} implies {list(tensor.shape)}")
+    problems += [f"unexpected tensor {name}" for name in state if name not in expected]
+    return problems
+
+
+def check_tokenizer_fits(tokenizer: Tokenizer, config: ModelConfig, path: Path) -> None:
+    """Refuse a tokenizer whose ids are not the rows of the model's embedding.
+
+    A tokenizer.json copied from another model loads, but then gives ids past the embedding (an
+    IndexError at predict time) or, with as many words, silently the ids of other words.
+    """
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    size = tokenizer.get_vocab_size(with_added_tokens=True)
+    if size != config.vocab_size or max(vocab.values(), default=-1) >= config.vocab_size:
+        raise TextCNNError(
+            f"{path} has {size} tokens (ids up to {max(vocab.values(), default=-1)}) but the model's embedding has "
+            f"{config.vocab_size} rows ({CONFIG_FILE}'s vocab_size): it is not the tokenizer these weights were "
+            "trained with; put back the tokenizer.json saved with the model"
+        )
+    pad_id = tokenizer.token_to_id(PAD_TOKEN)
+    if pad_id != config.pad_id:
+        raise TextCNNError(
+            f"{path} has {PAD_TOKEN} at id {pad_id} but {CONFIG_FILE}'s pad_id is {config.pad_id}: it is not the "
+            "tokenizer these weights were trained with; put back the tokenizer.json saved with the model"
+        )
+
+
+def check_class_names(classes: list[Any], path: Path) -> None:
+    """Class names are what `save_model_dir` writes: distinct strings, numbers or booleans.
+
+    A nested name breaks `eval`'s lookups, and a repeated one makes a class unreachable.
+    """
+    for name in classes:
+        if not isinstance(name, str | int | float | bool):
+            raise TextCNNError(
+                f"{path} must list class names as strings, numbers or booleans, not {json.dumps(name)}; "
+                "put back the labels.json saved with the model"
+            )
+    seen: set[Any] = set()
+    for name in classes:
+        if name in seen:
+            raise TextCNNError(
+                f"{path} lists the class {json.dumps(name)} twice; each output of the model needs its own name: "
+                "put back the labels.json saved with the model"
+            )
+        seen.add(name)
 
 
 def read_json(path: Path) -> Any:

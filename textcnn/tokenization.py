@@ -146,8 +146,11 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
         raise TextCNNError(f"{path} is not a valid tokenizer.json: {_first_line(error)}") from None
     if tokenizer.token_to_id(PAD_TOKEN) is None:
         raise TextCNNError(f"{path} has no {PAD_TOKEN} token; add one so texts can be padded")
+    # The model's own vocabulary must hold it: `token_to_id` also finds added tokens, but the model
+    # (WordLevel, BPE, WordPiece) looks its unknown token up only in its vocabulary, and fails on
+    # the first unknown word when it is not there.
     unknown = getattr(tokenizer.model, "unk_token", None)
-    if unknown is not None and tokenizer.token_to_id(unknown) is None:
+    if unknown is not None and tokenizer.model.token_to_id(unknown) is None:
         raise TextCNNError(
             f"{path} names {unknown} as its unknown token but has no such token; add it to its vocabulary"
         )
