@@ -213,6 +213,10 @@ def test_quoting_none_reads_quote_marks_as_text_in_files_and_data_folders(tmp_pa
         assert len(load_source(path)) == 2
     assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text
     assert "pass --quoting none" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textcnn.data"):
+        assert len(load_source(folder)) == 2  # a data folder of TSV files is checked too
+    assert "train.tsv has 3 data lines but gave 2 rows" in caplog.text
     (tmp_path / "open.tsv").write_text('text\tlabel\nfine\tpos\n"Hello world\tneg\n', encoding="utf-8")
     with pytest.raises(TextCNNError, match="never closes.*pass --quoting none"):
         load_source(tmp_path / "open.tsv")

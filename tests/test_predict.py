@@ -179,6 +179,27 @@ def test_quoting_none_predicts_a_plain_tsv_row_for_row(fitted, model_dir, tmp_pa
     )
 
 
+def test_keep_all_renames_a_clashing_key_alike_whatever_the_chunking(model_dir, tmp_path) -> None:
+    """`label` clashes with the output's label and `input_label` is taken: input_input_label in
+    every row, also when the chunk holding `label` lacks `input_label`."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "chef", "input_label": "x"}\n{"text": "goal", "label": "L"}\n', encoding="utf-8")
+    for chunk_rows in ("1", "8192"):
+        result = run("predict", model_dir, source, "--keep-all", "--chunk-rows", chunk_rows)
+        assert result.exit_code == 0, result.output
+        second = json.loads(result.stdout.splitlines()[1])
+        assert second["input_input_label"] == "L" and "input_label" not in second, chunk_rows
+
+
+def test_a_plain_tsv_read_with_csv_quoting_warns_in_predict_too(model_dir, tmp_path, caplog) -> None:
+    source = tmp_path / "plain.tsv"
+    source.write_text('text\n"chef pasta\nstriker goal"\ntech chip\n', encoding="utf-8")
+    with caplog.at_level("WARNING", logger="textcnn.data"):
+        rows = predict_file(model_dir, source, tmp_path / "out.jsonl")
+    assert rows == 2  # the quotes joined two lines
+    assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text
+
+
 def test_keep_columns_renames_clashes_and_keep_all_copies_everything(fitted, tmp_path) -> None:
     texts, labels = make_corpus(12, seed=4)
     source = tmp_path / "in.csv"

@@ -204,23 +204,26 @@ def load_file(
         _check_decoded(loaded, path, encoding)
     if builder == "csv" and not streaming:
         if suffix == ".tsv" and quoting == "csv":
-            _warn_if_quotes_joined_lines(path, len(loaded))
+            warn_if_quotes_joined_lines([path], len(loaded))
         loaded = _integer_columns_as_integers(loaded)
     return loaded
 
 
-def _warn_if_quotes_joined_lines(path: Path, n_rows: int) -> None:
-    """Say so when a TSV file's rows are fewer than its lines: with CSV quoting, a quote mark that
-    opens a field joins the lines up to the next one, which in a plain TSV file (quote marks as
-    text) silently merges rows."""
-    with open_binary(path) as handle:
-        lines = sum(1 for line in handle if line.strip(b"\r\n"))
-    if lines - 1 > n_rows:  # the header is a line, not a row
+def warn_if_quotes_joined_lines(paths: list[Path], n_rows: int) -> None:
+    """Say so when TSV files gave fewer rows than they have lines: with CSV quoting, a quote mark
+    that opens a field joins the lines up to the next one, which in a plain TSV file (quote marks
+    as text) silently merges rows. Each file's first line is its header."""
+    lines = 0
+    for path in paths:
+        with open_binary(path) as handle:
+            lines += sum(1 for line in handle if line.strip(b"\r\n")) - 1
+    if lines > n_rows:
+        where = str(paths[0]) if len(paths) == 1 else f"{paths[0].parent} ({len(paths)} TSV files)"
         logger.warning(
             "%s has %d data lines but gave %d rows: quoted fields span lines (TSV is read with CSV quoting). "
             "If its quote marks are text, not quoting, pass --quoting none",
-            path,
-            lines - 1,
+            where,
+            lines,
             n_rows,
         )
 
@@ -360,7 +363,11 @@ def load_data_folder(
                     f"--quoting applies to CSV/TSV files; {path} holds {builder.name} files: leave it out"
                 )
             options["quoting"] = QUOTING[quoting]
-        return datasets.load_dataset(str(path), split=split, streaming=streaming, **options)
+        loaded = datasets.load_dataset(str(path), split=split, streaming=streaming, **options)
+        files = [Path(name) for name in (builder.config.data_files or {}).get(split, [])]
+        if quoting == "csv" and not streaming and files and all(data_suffix(f) == ".tsv" for f in files):
+            warn_if_quotes_joined_lines(files, len(loaded))
+        return loaded
     except TextCNNError:
         raise
     except Exception as error:

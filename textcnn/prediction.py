@@ -93,8 +93,10 @@ def predict_file(
     if str(output_path) != "-" and str(input_path) != "-" and _same_file(input_path, output_path):
         raise TextCNNError(f"--output {output_path} is the input file; choose another output")
     spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding, quoting)
-    if fmt != "jsonl":  # a fixed header: every column must be known before the first row is written
-        spec = with_every_json_key(spec)
+    # Every column known before the first row is written: CSV/TSV/Parquet fix their header then, and
+    # a key renamed for clashing with an output column (label -> input_label) is renamed the same
+    # way in every chunk.
+    spec = with_every_json_key(spec)
     classifier = _load(model)
     classes = [to_json_value(c) for c in classifier.classes_]
     top_k = min(top_k, len(classes))

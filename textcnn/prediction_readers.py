@@ -29,6 +29,7 @@ from textcnn.data import (
     load_file,
     open_binary,
     value_as_text,
+    warn_if_quotes_joined_lines,
     without_bom,
 )
 from textcnn.errors import TextCNNError
@@ -170,15 +171,19 @@ def _file_tables(spec: InputSpec, chunk_rows: int) -> Iterator[pa.Table]:
         builder_kwargs=_stream_options(spec, chunk_rows),
     )
     tables = stream.with_format("arrow").iter(batch_size=chunk_rows)
+    rows = 0
     while True:
         try:
             table = next(tables)
         except StopIteration:
+            if spec.format == "tsv" and spec.quoting == "csv":  # known only once the whole file is read
+                warn_if_quotes_joined_lines([path], rows)
             return
         except TextCNNError:
             raise
         except Exception as error:  # a malformed row deep in the file surfaces only while streaming
             raise TextCNNError(explain_read_error(path, error, spec.encoding)) from None
+        rows += table.num_rows
         yield table
 
 
@@ -195,7 +200,8 @@ def with_every_json_key(spec: InputSpec) -> InputSpec:
     """For `--keep-all` from a JSON-lines file: keep every key of the whole file, in first-seen order.
 
     Output formats with a fixed set of columns (CSV, TSV, Parquet) write their header with the
-    first chunk, so a key that first appears in a later chunk would have no column. Reading the
+    first chunk, so a key that first appears in a later chunk would have no column; and a key
+    renamed for clashing with an output column must be renamed alike in every chunk. Reading the
     file's keys first (one more pass, in constant memory) settles the columns before any row is
     written. stdin cannot be read twice and stays as it is.
     """
