@@ -59,6 +59,10 @@ def test_a_single_string_is_a_value_error_wherever_texts_or_labels_go(fitted) ->
         TextCNNClassifier(**SMALL).fit(["a b", "c d"], "ab")
     with pytest.raises(TextCNNError, match="y must be a sequence of labels"):
         fitted.score(["the chef made pasta"], "food")
+    with pytest.raises(TextCNNError, match="expected a sequence of texts, got a single string"):
+        fitted.predict(b"bytes are one string too")  # not 24 texts of one byte each
+    with pytest.raises(TextCNNError, match="y must be a sequence of labels, got a single string"):
+        TextCNNClassifier(**SMALL).fit(["a b", "c d", "e f"], b"abc")
 
 
 def test_predictions_do_not_depend_on_batch_composition(fitted, test_corpus) -> None:

@@ -344,13 +344,20 @@ def test_a_label_column_of_lists_is_a_one_line_error(tmp_path, suffix: str, shap
         load(path, text_column="body", label_column="tags")
 
 
-def test_a_model_directory_given_as_data_is_called_one(fitted, tmp_path) -> None:
+def test_a_model_or_checkpoint_directory_given_as_data_is_called_one(fitted, tmp_path) -> None:
     model_dir = fitted.save(tmp_path / "m")
-    with pytest.raises(TextCNNError, match=r"m is a textcnn model directory, not data: give a data file or folder"):
+    message = "is a textcnn model or checkpoint directory, not data"
+    with pytest.raises(TextCNNError, match=rf"m {message}: give a data file or folder"):
         load_source(model_dir)
     (model_dir / "config.json").write_text("{")  # a damaged model is still a model, not data
-    with pytest.raises(TextCNNError, match="is a textcnn model directory, not data"):
+    with pytest.raises(TextCNNError, match=message):
         source_kind(model_dir)
+    checkpoint = tmp_path / "m.checkpoint"  # what `textcnn train` keeps beside --out while it trains
+    checkpoint.mkdir()
+    (checkpoint / "checkpoint.json").write_text("{}")
+    (checkpoint / "model.safetensors").write_bytes(b"")
+    with pytest.raises(TextCNNError, match=message):
+        source_kind(checkpoint)
 
 
 def test_a_data_folder_with_a_config_json_of_its_own_is_still_data(tmp_path) -> None:

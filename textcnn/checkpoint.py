@@ -44,11 +44,11 @@ from tokenizers import Tokenizer
 
 from textcnn.atomic import atomic_directory, check_folder_possible, check_replaceable, path_beside
 from textcnn.errors import TextCNNError
-from textcnn.persistence import holds_only_a_model, is_model_dir, read_json
+from textcnn.persistence import CHECKPOINT_STATE_FILE, holds_only_a_model, is_model_dir, read_json
 from textcnn.tokenization import load_tokenizer, prepare_tokenizer
 
 CHECKPOINT_VERSION = 1
-STATE_FILE = "checkpoint.json"
+STATE_FILE = CHECKPOINT_STATE_FILE
 TOKENIZER_FILE = "tokenizer.json"
 MODEL_FILE = "model.safetensors"
 BEST_FILE = "best.safetensors"

@@ -623,7 +623,7 @@ def _as_texts(X: Any, name: str = "X") -> list[str]:
     A rows-by-columns input with one column (a one-column DataFrame, an (n, 1) array: what
     `ColumnTransformer` hands on for a list of one column) is that column.
     """
-    if isinstance(X, str):  # a ValueError like every other data error (scikit-learn's vectorizers agree)
+    if isinstance(X, str | bytes):  # a ValueError like every other data error (scikit-learn's vectorizers agree)
         raise TextCNNError("expected a sequence of texts, got a single string; wrap it in a list")
     values = _one_column(X, name, "text", "df['text']")
     nested = _first_nested(values)
@@ -636,7 +636,7 @@ def _as_texts(X: Any, name: str = "X") -> list[str]:
 
 def _as_labels(y: Any, name: str = "y") -> list[Any]:
     """`y` as a list of labels, one per row, all strings or all numbers (or all booleans)."""
-    if isinstance(y, str):  # else its characters would become the labels
+    if isinstance(y, str | bytes):  # else its characters (or bytes) would become the labels
         raise TextCNNError(f"{name} must be a sequence of labels, got a single string; wrap it in a list")
     values = _one_column(y, name, "label", "df['label']")
     nested = _first_nested(values)

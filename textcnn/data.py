@@ -93,7 +93,7 @@ def source_kind(source: str | Path) -> str:
     if path.is_dir():
         if looks_like_model_dir(path):
             raise TextCNNError(
-                f"{source} is a textcnn model directory, not data: give a data file or folder here "
+                f"{source} is a textcnn model or checkpoint directory, not data: give a data file or folder here "
                 "(a model goes where a command takes MODEL_DIR, or to train's --init-from)"
             )
         if _is_saved_dataset(path):

@@ -105,11 +105,20 @@ def has_textcnn_config(path: Path) -> bool:
     return isinstance(config, dict) and "format_version" in config and "model" in config
 
 
+#: The state file of a training checkpoint (`textcnn.checkpoint.STATE_FILE`), named here so that a
+#: checkpoint is recognised without importing that module, which imports this one.
+CHECKPOINT_STATE_FILE = "checkpoint.json"
+
+
 def looks_like_model_dir(path: str | Path) -> bool:
-    """A textcnn model (or checkpoint) directory, even a damaged one: a textcnn config.json, or a
-    config.json beside model.safetensors. A data folder holding a config.json of its own is not."""
+    """A textcnn model or training checkpoint directory, even a damaged one: a textcnn config.json,
+    or a config.json or checkpoint.json beside model.safetensors. A data folder holding a
+    config.json of its own is not."""
     path = Path(path)
-    return is_model_dir(path) and (has_textcnn_config(path) or (path / WEIGHTS_FILE).is_file())
+    weights = (path / WEIGHTS_FILE).is_file()
+    if (path / CHECKPOINT_STATE_FILE).is_file() and weights:
+        return True
+    return is_model_dir(path) and (has_textcnn_config(path) or weights)
 
 
 def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
