@@ -344,3 +344,11 @@ def test_quoting_none_trains_and_evaluates_a_plain_tsv_line_for_line(tmp_path) -
     (tmp_path / "plain.jsonl").write_text('{"text": "a", "label": "b"}\n', encoding="utf-8")
     refused = run("train", tmp_path / "plain.jsonl", "--out", tmp_path / "m2", "--quoting", "none")
     assert_clean_error(refused, "--quoting applies to CSV/TSV files")
+    # Validation rows in another format: --quoting reads the TSV and leaves the JSON lines alone.
+    valid_texts, valid_labels = make_corpus(30, seed=4)
+    (tmp_path / "valid.jsonl").write_text(
+        "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(valid_texts, valid_labels, strict=True))
+    )
+    options = ["--valid", tmp_path / "valid.jsonl", "--quoting", "none"]
+    mixed = run("train", tmp_path / "plain.tsv", "--out", tmp_path / "m3", *TRAIN_OPTIONS, *options)
+    assert mixed.exit_code == 0, mixed.output

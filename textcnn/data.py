@@ -141,13 +141,20 @@ def check_source_options(
         )
 
 
+def quoting_applies(source: str | Path) -> bool:
+    """Whether `source` may hold CSV/TSV files, which a quoting rule applies to."""
+    return _quoting_applies(source, source_kind(source))
+
+
+def _quoting_applies(source: str | Path, kind: str) -> bool:
+    # A data folder's files are checked when it is loaded.
+    return kind == "data folder" or (kind == "file" and FILE_BUILDERS.get(data_suffix(Path(source))) == "csv")
+
+
 def _check_quoting_applies(source: str | Path, kind: str, quoting: str) -> None:
-    """Refuse a CSV quoting rule for a source that holds no CSV/TSV file (a data folder's files are
-    checked when it is loaded)."""
+    """Refuse a CSV quoting rule for a source that holds no CSV/TSV file."""
     check_quoting(quoting)
-    if quoting == "csv" or kind == "data folder":
-        return
-    if kind == "file" and FILE_BUILDERS.get(data_suffix(Path(source))) == "csv":
+    if quoting == "csv" or _quoting_applies(source, kind):
         return
     what = {
         "file": "not one",

@@ -22,7 +22,7 @@ from textcnn.cli.options import (
     transfer_options,
 )
 from textcnn.config import POOLINGS, TRUNCATIONS
-from textcnn.data import SPLIT_HINT, check_source_options, load_source, select_columns
+from textcnn.data import SPLIT_HINT, check_source_options, load_source, quoting_applies, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.interruption import StopFlag, sigterm_as_exit, stop_on_signals
 from textcnn.persistence import is_model_dir
@@ -219,7 +219,10 @@ def train_command(
     A checkpoint is kept in OUT.checkpoint after every epoch. Ctrl-C or SIGTERM stops training
     after the current step and writes the best model so far; rerun with --resume to continue.
     """
-    check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
+    # --quoting reads the CSV/TSV files among DATA and --valid (a JSONL --valid beside a plain TSV is
+    # fine); given for neither, it is refused as for any other source it cannot apply to.
+    quoted = [source for source in (data, valid_data) if source and quoting_applies(source)]
+    check_source_options(data, split=split, dataset_config=dataset_config, quoting="csv" if quoted else quoting)
     out = Path(out_dir)
     # SIGTERM while data loads unwinds (lock released); training installs its own stop handler.
     with sigterm_as_exit(), hold_run_lock(out):  # one run per --out: checked, trained and saved undisturbed
@@ -233,7 +236,7 @@ def train_command(
                 split=data_split,
                 dataset_config=dataset_config,
                 encoding=encoding,
-                quoting=quoting,
+                quoting=quoting if source in quoted else "csv",
                 split_hint=split_hint,
             )
             return select_columns(
