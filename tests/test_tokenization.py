@@ -60,8 +60,8 @@ def pre_tokens(text: str) -> list[str]:
             "\u1a20\u1a60\u1a3e\u1a63\u1a36\u1a6e\u1a90\u1a91",
             ["\u1a20\u1a60\u1a3e\u1a63", "\u1a36\u1a6e", "\u1a90\u1a91"],
         ),  # Tai Tham: sakot stacks
-        ("\ua98f\ua9b6\ua9a4\ua9c0\ua9a5\ua9d1", ["\ua98f\ua9b6", "\ua9a4\ua9c0", "\ua9a5", "\ua9d1"]),  # Javanese
-        ("\u1b13\u1b36\u1b2b\u1b44\u1b32", ["\u1b13\u1b36", "\u1b2b\u1b44", "\u1b32"]),  # Balinese
+        ("\ua98f\ua9b6\ua9a4\ua9c0\ua9a5\ua9d1", ["\ua98f\ua9b6", "\ua9a4\ua9c0\ua9a5", "\ua9d1"]),  # Javanese: pangkon
+        ("\u1b13\u1b36\u1b2b\u1b44\u1b32", ["\u1b13\u1b36", "\u1b2b\u1b44\u1b32"]),  # Balinese: adeg-adeg
         ("\u1991\u19b1\u1998\u19b2", ["\u1991", "\u19b1", "\u1998", "\u19b2"]),  # New Tai Lue (vowels are letters)
     ],
 )

@@ -41,13 +41,13 @@ _SPACELESS_RANGES = (
     r"\u1980-\u19df\u1a00-\u1a1f\u1a20-\u1aaf\u1b00-\u1b7f\ua980-\ua9df\uaa80-\uaadf"
 )
 
+_SPACELESS_LETTER_ONLY = rf"[{_SPACELESS_RANGES}&&[^\p{{Nd}}\p{{M}}]]"
+
 #: A letter of one of those scripts (Tibetan separates syllables with a tsheg, which is punctuation,
-#: so it needs no rule), with its combining vowel and tone marks; Khmer's coeng, Myanmar's virama
-#: and Tai Tham's sakot also keep the consonant they stack. Digits are left out, so numbers stay whole.
-SPACELESS_LETTER = (
-    rf"[{_SPACELESS_RANGES}&&[^\p{{Nd}}\p{{M}}]]"
-    r"(?:[\u1039\u17d2\u1a60][\u1000-\u109f\u1780-\u17ff\u1a20-\u1a54]|\p{M})*"
-)
+#: so it needs no rule), with its combining vowel and tone marks; Khmer's coeng, Myanmar's virama,
+#: Tai Tham's sakot, Balinese adeg-adeg and Javanese pangkon also keep the consonant they stack.
+#: Digits are left out, so numbers stay whole.
+SPACELESS_LETTER = rf"{_SPACELESS_LETTER_ONLY}(?:[\u1039\u17d2\u1a60\u1b44\ua9c0]{_SPACELESS_LETTER_ONLY}|\p{{M}})*"
 
 _PICTOGRAPH_CLASSES = r"\p{So}\p{Extended_Pictographic}"
 _PICTOGRAPH = f"[{_PICTOGRAPH_CLASSES}]"
