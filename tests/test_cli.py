@@ -271,6 +271,23 @@ def test_single_process_commands_refuse_torchrun_with_several_processes(trained,
     assert run(*commands["predict"]).exit_code == 0
 
 
+def test_under_torchrun_an_unexpected_exception_reaches_torchruns_report_too(tmp_path, monkeypatch) -> None:
+    """Not only `Error:` lines: a bug or an out-of-memory error leaves its traceback there as well."""
+    import textcnn.cli.train as train_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(train_module, "load_source", broken)
+    error_file = tmp_path / "error.json"
+    monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(error_file))
+    write_csv(tmp_path / "train.csv", 30, seed=0)
+    with pytest.raises(RuntimeError, match="simulated"):
+        run("train", tmp_path / "train.csv", "--out", tmp_path / "m")
+    message = json.loads(error_file.read_text())["message"]
+    assert message.startswith("Traceback") and message.endswith("RuntimeError: CUDA out of memory (simulated)")
+
+
 def test_python_dash_m_textcnn_runs_the_cli(tmp_path) -> None:
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,13 @@ class TextCNNGroup(click.Group):
             # first process of each machine says it (once per node, so a problem one machine alone
             # has, such as a file missing there, is still reported), the others exit with its status.
             raise click.exceptions.Exit(error.exit_code) from None
+        except click.exceptions.Exit:
+            raise  # a chosen exit status (an abort by signal), not a failure to report
+        except Exception:
+            # A bug, or the environment failing (CUDA out of memory): every process prints its
+            # traceback, and torchrun's report names the process and shows it too.
+            _leave_for_torchrun(traceback.format_exc().rstrip())
+            raise
 
     def _invoke(self, ctx: click.Context) -> Any:
         try:
@@ -55,8 +63,9 @@ class TextCNNGroup(click.Group):
 
 def _leave_for_torchrun(message: str) -> None:
     """Under torchrun, also write the error where torchrun's failure report reads it (the worker's
-    TORCHELASTIC_ERROR_FILE): an error met only by a process that does not print it (local rank
-    1, say) then still reaches the user, in that report's "Root Cause" section."""
+    TORCHELASTIC_ERROR_FILE, as torch's own `@record` would): an error met only by a process that
+    does not print it (local rank 1, say) then still reaches the user, in that report's "Root
+    Cause" section."""
     path = os.environ.get("TORCHELASTIC_ERROR_FILE")
     if not path:
         return
