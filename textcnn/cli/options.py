@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from textcnn.data import BAD_ROW_POLICIES, QUOTING
 from textcnn.sizing import AUTO
 
 F = Callable[..., Any]
@@ -52,7 +53,7 @@ def _known_encoding(ctx: click.Context, param: click.Parameter, value: str) -> s
 def quoting_option(f: F) -> F:
     return click.option(
         "--quoting",
-        type=click.Choice(["csv", "none"]),
+        type=click.Choice(list(QUOTING)),
         default="csv",
         show_default=True,
         help='CSV/TSV fields: csv reads "quoted" fields ("" is a quote inside them); '
@@ -63,7 +64,7 @@ def quoting_option(f: F) -> F:
 def bad_rows_option(f: F) -> F:
     return click.option(
         "--on-bad-rows",
-        type=click.Choice(["error", "skip"]),
+        type=click.Choice(list(BAD_ROW_POLICIES)),
         default="error",
         show_default=True,
         help="What to do with rows whose text or label is missing.",

@@ -220,8 +220,10 @@ def train_command(
     after the current step and writes the best model so far; rerun with --resume to continue.
     """
     # --quoting reads the CSV/TSV files among DATA and --valid (a JSONL --valid beside a plain TSV is
-    # fine); given for neither, it is refused as for any other source it cannot apply to.
-    quoted = [source for source in (data, valid_data) if source and quoting_applies(source)]
+    # fine); given for neither, it is refused as for any other source it cannot apply to. The
+    # default needs no look at the sources (each look lists a folder source's files).
+    sources = (data, valid_data) if quoting != "csv" else ()
+    quoted = [source for source in sources if source and quoting_applies(source)]
     check_source_options(data, split=split, dataset_config=dataset_config, quoting="csv" if quoted else quoting)
     out = Path(out_dir)
     # SIGTERM while data loads unwinds (lock released); training installs its own stop handler.
