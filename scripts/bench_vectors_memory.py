@@ -52,7 +52,7 @@ def write_file(path: Path, *, size_bytes: int, dim: int, binary: bool, compress:
 
 def load(path: str, rows: int, vocab_size: int) -> None:
     """Child process: import textcnn as training does, then load the vectors; print JSON."""
-    from textcnn.vectors import load_vectors
+    from textcnn.embeddings.vectors import load_vectors
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     present = vocab_size * 3 // 4

@@ -12,7 +12,9 @@ import textcnn
 
 # `textcnn/__main__.py` is the `python -m textcnn` entry point: part of the CLI shell, like `cli/`.
 LIBRARY_MODULES = [
-    f"textcnn.{m.name}" for m in pkgutil.iter_modules(textcnn.__path__) if m.name not in ("cli", "__main__")
+    m.name
+    for m in pkgutil.walk_packages(textcnn.__path__, "textcnn.")
+    if not m.ispkg and m.name != "textcnn.__main__" and not m.name.startswith("textcnn.cli")
 ]
 
 
@@ -31,7 +33,7 @@ def test_library_modules_do_not_import_click() -> None:
     assert "textcnn.model" in LIBRARY_MODULES
     package = Path(textcnn.__file__).parent
     for module in LIBRARY_MODULES:
-        source = package / f"{module.removeprefix('textcnn.')}.py"
+        source = package.joinpath(*module.split(".")[1:]).with_suffix(".py")
         assert source.is_file(), source
         imported = _imported_names(source)
         bad = {name for name in imported if name.split(".")[0] == "click" or name.startswith("textcnn.cli")}

@@ -12,7 +12,7 @@ from textcnn.errors import TextCNNError
 from textcnn.inference import predict_logits
 from textcnn.model import TextCNN
 from textcnn.tokenization import encode_batch, train_tokenizer
-from textcnn.training import average_states, train_model
+from textcnn.training.loop import average_states, train_model
 
 
 def test_average_states_is_the_elementwise_mean() -> None:

@@ -14,10 +14,10 @@ from conftest import SMALL, StopAfterSteps, make_corpus
 
 from textcnn import TextCNNClassifier, TextCNNError
 from textcnn import persistence as persistence_module
-from textcnn.checkpoint import FILES, OPTIMIZER_FILE, load_checkpoint
-from textcnn.interruption import StopFlag, stop_on_signals
 from textcnn.persistence import save_model_dir
 from textcnn.tokenization import train_tokenizer
+from textcnn.training.checkpoint import FILES, OPTIMIZER_FILE, load_checkpoint
+from textcnn.training.interruption import StopFlag, stop_on_signals
 
 # word_dropout > 0 so the word-dropout generator's state must survive the resume too.
 PARAMS = {**SMALL, "epochs": 4, "patience": 10, "word_dropout": 0.1}
@@ -208,7 +208,7 @@ def test_under_torchrun_the_first_process_of_a_machine_says_a_signal_arrived(
     """torchrun passes Ctrl-C to every process: one line per machine, not one per process."""
     monkeypatch.setenv("LOCAL_RANK", local_rank)
     flag = StopFlag()
-    with caplog.at_level("WARNING", logger="textcnn.interruption"), stop_on_signals(flag):
+    with caplog.at_level("WARNING", logger="textcnn.training.interruption"), stop_on_signals(flag):
         os.kill(os.getpid(), signal.SIGTERM)
     assert flag()
     assert ("SIGTERM received: stopping after the current step" in caplog.text) == says_so

@@ -15,9 +15,9 @@ from test_cli import TRAIN_OPTIONS
 
 from textcnn import TextCNNClassifier
 from textcnn import devices as devices_module
-from textcnn import training as training_module
-from textcnn.checkpoint import RNG_FILE
 from textcnn.cli.main import cli
+from textcnn.training import loop as training_module
+from textcnn.training.checkpoint import RNG_FILE
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

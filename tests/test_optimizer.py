@@ -6,7 +6,7 @@ import torch
 
 from textcnn.config import ModelConfig, TrainConfig
 from textcnn.model import TextCNN
-from textcnn.training import build_optimizer
+from textcnn.training.loop import build_optimizer
 
 
 def test_adamw_on_cpu_is_fused_and_skips_frozen_embeddings() -> None:

@@ -16,10 +16,10 @@ import torch
 from click.testing import CliRunner
 from conftest import make_corpus
 
-import textcnn.prediction as prediction
+import textcnn.prediction.stream as prediction
 from textcnn.cli.main import cli
 from textcnn.errors import TextCNNError
-from textcnn.prediction import iter_predictions, predict_file
+from textcnn.prediction.stream import iter_predictions, predict_file
 
 CLASSES = ["food", "sports", "tech"]
 
@@ -194,7 +194,7 @@ def test_keep_all_renames_a_clashing_key_alike_whatever_the_chunking(model_dir, 
 def test_a_plain_tsv_read_with_csv_quoting_warns_in_predict_too(model_dir, tmp_path, caplog) -> None:
     source = tmp_path / "plain.tsv"
     source.write_text('text\n"chef pasta\nstriker goal"\ntech chip\n', encoding="utf-8")
-    with caplog.at_level("WARNING", logger="textcnn.data"):
+    with caplog.at_level("WARNING", logger="textcnn.data.loading"):
         rows = predict_file(model_dir, source, tmp_path / "out.jsonl")
     assert rows == 2  # the quotes joined two lines
     assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text
@@ -515,7 +515,7 @@ def test_jsonl_rows_keep_non_ascii_text_and_write_other_values_as_strings() -> N
 
     import pyarrow as pa
 
-    from textcnn.prediction_writers import JsonlWriter
+    from textcnn.prediction.writers import JsonlWriter
 
     sink = io.BytesIO()
     writer = JsonlWriter(sink, classes=["négatif", "正面"], top_k=2, probabilities=True)

@@ -11,7 +11,7 @@ from textcnn import projection
 from textcnn.batching import pad_batch
 from textcnn.config import ModelConfig
 from textcnn.model import TextCNN
-from textcnn.prediction import iter_predictions
+from textcnn.prediction.stream import iter_predictions
 from textcnn.projection import TokenProjection, projection_for, worth_projecting
 
 

@@ -13,10 +13,10 @@ from sklearn.base import clone
 
 from textcnn import TextCNNClassifier, TextCNNError
 from textcnn.config import ModelConfig, TrainConfig
-from textcnn.data import stratified_split
+from textcnn.data.loading import stratified_split
 from textcnn.model import TextCNN
 from textcnn.sizing import DOCUMENT_MEDIAN_TOKENS
-from textcnn.training import seed_everything, train_model
+from textcnn.training.loop import seed_everything, train_model
 
 PARAMS = {**SMALL, "epochs": 4, "patience": 10, "word_dropout": 0.1}
 MARKER = "zzcarvedonly"  # a word that occurs only in one row of the carved validation split

@@ -1,4 +1,4 @@
-"""One training run per --out: the lock file beside it (textcnn.run_lock) and `textcnn train` using it."""
+"""One training run per --out: the lock file beside it (textcnn.training.run_lock) and `textcnn train` using it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 from test_cli import TRAIN_OPTIONS, assert_clean_error, run, write_csv
 
 from textcnn.persistence import is_model_dir
-from textcnn.run_lock import hold_run_lock, lock_path_for
+from textcnn.training.run_lock import hold_run_lock, lock_path_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the lock is an flock: POSIX only")
 
 HOLD_THE_LOCK = """
 import sys
-from textcnn.run_lock import hold_run_lock
+from textcnn.training.run_lock import hold_run_lock
 with hold_run_lock(sys.argv[1]):
     print("held", flush=True)
     sys.stdin.readline()

@@ -18,11 +18,11 @@ from conftest import SMALL, make_corpus
 from textcnn import TextCNNClassifier, TextCNNError
 from textcnn.cli.main import cli
 from textcnn.config import ModelConfig, TrainConfig
+from textcnn.embeddings.transfer import load_vectors_for
+from textcnn.embeddings.vectors import detect_format, iter_vectors, load_vectors, write_vectors
 from textcnn.model import TextCNN
 from textcnn.tokenization import train_tokenizer
-from textcnn.training import train_model
-from textcnn.transfer import load_vectors_for
-from textcnn.vectors import detect_format, iter_vectors, load_vectors, write_vectors
+from textcnn.training.loop import train_model
 
 DIM = 16
 #: Small architecture; embedding_dim comes from the vectors.

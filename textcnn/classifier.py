@@ -19,10 +19,17 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 
-from textcnn.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
 from textcnn.config import ModelConfig, TrainConfig
-from textcnn.data import LABEL, TEXT, check_one_label_per_row, stratified_split
+from textcnn.data.loading import LABEL, TEXT, check_one_label_per_row, stratified_split
 from textcnn.devices import ProcessGroup, resolve_device, setup_distributed
+from textcnn.embeddings.transfer import (
+    check_transfer_options,
+    embedding_settings,
+    initialise_model,
+    load_source_model,
+    load_vectors_for,
+    report_coverage,
+)
 from textcnn.errors import TextCNNError
 from textcnn.evaluation import class_indices
 from textcnn.inference import predict_probabilities
@@ -47,15 +54,8 @@ from textcnn.tokenization import (
     tokenize_dataset,
     train_tokenizer,
 )
-from textcnn.training import EpochCallback, TrainingResult, seed_everything, train_model
-from textcnn.transfer import (
-    check_transfer_options,
-    embedding_settings,
-    initialise_model,
-    load_source_model,
-    load_vectors_for,
-    report_coverage,
-)
+from textcnn.training.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
+from textcnn.training.loop import EpochCallback, TrainingResult, seed_everything, train_model
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     `tokenizer.json`; by default a word-level tokenizer is trained on the training texts.
 
     Pretrained word vectors (`vectors`, a word2vec / GloVe / fastText file) and Kim's four
-    `embedding_mode`s are described in `textcnn.transfer`: `None` means "rand" without vectors and
+    `embedding_mode`s are described in `textcnn.embeddings.transfer`: `None` means "rand" without vectors and
     "non-static" with them; `embedding_dim=None` means 300, or the vectors' size. `max_length` and
     `num_filters` "auto" mean Kim's 256 tokens and 100 filters for sentences, 512 and 300 when the
     median training text has 128 tokens or more (`textcnn.sizing`; the resolved sizes are in

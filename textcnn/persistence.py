@@ -105,7 +105,7 @@ def has_textcnn_config(path: Path) -> bool:
     return isinstance(config, dict) and "format_version" in config and "model" in config
 
 
-#: The state file of a training checkpoint (`textcnn.checkpoint.STATE_FILE`), named here so that a
+#: The state file of a training checkpoint (`textcnn.training.checkpoint.STATE_FILE`), named here so that a
 #: checkpoint is recognised without importing that module, which imports this one.
 CHECKPOINT_STATE_FILE = "checkpoint.json"
 

@@ -17,12 +17,12 @@ from textcnn.cli.options import (
     quoting_option,
     text_column_option,
 )
-from textcnn.data import LABEL, TEXT, check_source_options, load_source, select_columns
+from textcnn.data.loading import LABEL, TEXT, check_source_options, load_source, select_columns
 from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
 from textcnn.evaluation import evaluate_predictions, format_report
 from textcnn.persistence import atomic_write_text
-from textcnn.prediction_writers import check_output_path
+from textcnn.prediction.writers import check_output_path
 
 EXAMPLES = """
 \b

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from textcnn.data import BAD_ROW_POLICIES, QUOTING
+from textcnn.data.loading import BAD_ROW_POLICIES, QUOTING
 from textcnn.sizing import AUTO
 
 F = Callable[..., Any]

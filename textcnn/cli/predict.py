@@ -12,10 +12,10 @@ import click
 
 from textcnn.cli.options import batch_size_option, encoding_option, quoting_option, text_column_option
 from textcnn.devices import refuse_torchrun
-from textcnn.interruption import sigterm_as_exit
-from textcnn.prediction import CHUNK_ROWS, predict_file
-from textcnn.prediction_readers import INPUT_FORMATS
-from textcnn.prediction_writers import OUTPUT_FORMATS
+from textcnn.prediction.readers import INPUT_FORMATS
+from textcnn.prediction.stream import CHUNK_ROWS, predict_file
+from textcnn.prediction.writers import OUTPUT_FORMATS
+from textcnn.training.interruption import sigterm_as_exit
 
 EXAMPLES = """
 \b

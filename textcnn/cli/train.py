@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from textcnn.checkpoint import check_output_dir, remove_checkpoint
 from textcnn.classifier import TextCNNClassifier
 from textcnn.cli.options import (
     IntOrAuto,
@@ -22,11 +21,9 @@ from textcnn.cli.options import (
     transfer_options,
 )
 from textcnn.config import POOLINGS, TRUNCATIONS
-from textcnn.data import SPLIT_HINT, check_source_options, load_source, quoting_applies, select_columns
+from textcnn.data.loading import SPLIT_HINT, check_source_options, load_source, quoting_applies, select_columns
 from textcnn.errors import TextCNNError
-from textcnn.interruption import StopFlag, sigterm_as_exit, stop_on_signals
 from textcnn.persistence import is_model_dir
-from textcnn.run_lock import hold_run_lock
 from textcnn.sizing import (
     AUTO,
     DOCUMENT_MAX_LENGTH,
@@ -35,6 +32,9 @@ from textcnn.sizing import (
     SENTENCE_MAX_LENGTH,
     SENTENCE_NUM_FILTERS,
 )
+from textcnn.training.checkpoint import check_output_dir, remove_checkpoint
+from textcnn.training.interruption import StopFlag, sigterm_as_exit, stop_on_signals
+from textcnn.training.run_lock import hold_run_lock
 
 logger = logging.getLogger(__name__)
 

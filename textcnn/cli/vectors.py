@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from textcnn.cli.options import encoding_option, hub_options, quoting_option, text_column_option
-from textcnn.data import TEXT, check_source_options, load_source, select_columns
+from textcnn.data.loading import TEXT, check_source_options, load_source, select_columns
 from textcnn.devices import refuse_torchrun
+from textcnn.embeddings.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
 from textcnn.errors import TextCNNError
-from textcnn.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
 
 EXAMPLES = """
 \b

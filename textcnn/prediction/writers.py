@@ -34,9 +34,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from textcnn.atomic import new_file_mode
-from textcnn.data import value_as_text
+from textcnn.data.json_columns import ABSENT, decoded_values, is_json_column
+from textcnn.data.loading import value_as_text
 from textcnn.errors import TextCNNError
-from textcnn.json_columns import ABSENT, decoded_values, is_json_column
 
 STDOUT = "-"
 OUTPUT_FORMATS = ("jsonl", "csv", "tsv", "parquet")

@@ -22,11 +22,11 @@ import torch
 from tokenizers import Tokenizer
 
 from textcnn.config import EMBEDDING_MODES
+from textcnn.embeddings.vectors import PretrainedVectors, load_vectors, log_coverage
 from textcnn.errors import TextCNNError
 from textcnn.model import TextCNN
 from textcnn.persistence import SavedModel, load_model_dir
 from textcnn.tokenization import PAD_TOKEN, UNK_TOKEN
-from textcnn.vectors import PretrainedVectors, load_vectors, log_coverage
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Reports through a returned history and optional per-epoch callbacks, never throu
 Runs on CPU, CUDA (autocast + pinned memory) and under torchrun with DistributedDataParallel.
 Can be stopped between two steps (`should_stop`), hands out its complete state after every epoch
 and on stopping (`on_checkpoint`), and continues exactly from such a state (`resume`); see
-`textcnn.checkpoint`.
+`textcnn.training.checkpoint`.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from textcnn.batching import pad_batch, training_batches, widen_to_ladder
-from textcnn.checkpoint import KeptEpoch, TrainingState, capture_random
 from textcnn.config import TrainConfig
 from textcnn.devices import ProcessGroup, autocast, autocast_dtype
 from textcnn.errors import TextCNNError
 from textcnn.inference import predict_logits
 from textcnn.model import TextCNN
+from textcnn.training.checkpoint import KeptEpoch, TrainingState, capture_random
 
 logger = logging.getLogger(__name__)
 

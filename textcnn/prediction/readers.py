@@ -21,7 +21,8 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from textcnn.data import (
+from textcnn.data.json_columns import ABSENT, column_from_values, decoded_values, is_json_column, json_column
+from textcnn.data.loading import (
     TEXT,
     check_quoting,
     data_suffix,
@@ -33,7 +34,6 @@ from textcnn.data import (
     without_bom,
 )
 from textcnn.errors import TextCNNError
-from textcnn.json_columns import ABSENT, column_from_values, decoded_values, is_json_column, json_column
 
 STDIN = "-"
 #: Input format -> its file suffix (for csv, tsv and parquet, the one whose `datasets` builder reads it).
@@ -72,7 +72,7 @@ class InputSpec:
     text_column: str = TEXT
     keep_columns: tuple[str, ...] | None = ()
     encoding: str = "utf-8"
-    quoting: str = "csv"  # a key of `textcnn.data.QUOTING`, for CSV/TSV
+    quoting: str = "csv"  # a key of `textcnn.data.loading.QUOTING`, for CSV/TSV
 
     @property
     def label(self) -> str:

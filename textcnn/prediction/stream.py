@@ -30,13 +30,13 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from textcnn.classifier import TextCNNClassifier
-from textcnn.data import TEXT
+from textcnn.data.loading import TEXT
 from textcnn.errors import TextCNNError
 from textcnn.inference import predict_probabilities
 from textcnn.persistence import to_json_value
-from textcnn.prediction_readers import InputChunk, InputSpec, read_chunks, resolve_input, with_every_json_key
-from textcnn.prediction_writers import atomic_output, check_output_path, make_writer, resolve_output_format
-from textcnn.prefetch import prefetch
+from textcnn.prediction.prefetch import prefetch
+from textcnn.prediction.readers import InputChunk, InputSpec, read_chunks, resolve_input, with_every_json_key
+from textcnn.prediction.writers import atomic_output, check_output_path, make_writer, resolve_output_format
 from textcnn.projection import TokenProjection, projection_for
 from textcnn.tokenization import encode_batch
 
@@ -79,10 +79,10 @@ def predict_file(
     `input_path` is a .txt (one text a line), .csv, .tsv, .jsonl or .parquet file, or "-" for stdin
     (text lines, or JSON lines with `input_format="jsonl"`). `output_path` is a .jsonl, .csv, .tsv or
     .parquet file (or `output_format`), or "-" for stdout (JSONL unless `output_format` says
-    otherwise). One output row per input row, in input order; see `textcnn.prediction_writers` for
+    otherwise). One output row per input row, in input order; see `textcnn.prediction.writers` for
     the columns. `keep_columns` (or `keep_all`) copies input columns to the output; `top_k` lists
     the best labels; `probabilities` adds the full distribution. `quoting="none"` reads CSV/TSV
-    quote marks as text (`textcnn.data.QUOTING`). `num_threads` defaults to the
+    quote marks as text (`textcnn.data.loading.QUOTING`). `num_threads` defaults to the
     available CPU cores (or to OMP_NUM_THREADS when set); torch's setting is restored afterwards.
     `show_progress=None` shows a progress bar on stderr only when it is a terminal.
     """

@@ -1,0 +1,1 @@
+"""Data sources: local files, class folders, Hugging Face datasets; columns and read errors."""

@@ -1,0 +1,1 @@
+"""Batch prediction: streamed readers, chunked inference, atomic writers."""

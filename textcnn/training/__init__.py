@@ -1,0 +1,1 @@
+"""Training: the loop, early stopping and averaging, refit, checkpoints, interruption, run lock."""
