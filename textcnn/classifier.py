@@ -55,7 +55,10 @@ from textcnn.tokenization import (
     train_tokenizer,
 )
 from textcnn.training.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
-from textcnn.training.loop import EpochCallback, TrainingResult, seed_everything, train_model
+from textcnn.training.context import EpochCallback, RunContext, TrainingData, TrainingResult
+from textcnn.training.loop import fit_validated
+from textcnn.training.refit import refit_model
+from textcnn.training.step import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -424,23 +427,22 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         seed_everything(train_config.seed)  # the initial weights depend on the seed too
         model = TextCNN(model_config)
         initialise_model(model, vectors=vectors, source=phase.source, freeze_features=self.freeze_features)
-        result = train_model(
-            model,
-            train_ids,
-            train_targets,
-            valid_ids,
-            valid_targets,
-            train_config,
+        context = RunContext(
             device=phase.device,
             unk_id=unk_id if unk_id is not None else pad_id,
             process_group=self.process_group_,
             callbacks=phase.callbacks,
             show_progress=show_progress,
-            resume=checkpoint.state if checkpoint is not None else None,
             should_stop=phase.should_stop,
             on_checkpoint=writer,
-            average_epochs=average_epochs,
         )
+        data = TrainingData.of(train_ids, train_targets)
+        resume_state = checkpoint.state if checkpoint is not None else None
+        if average_epochs is not None:
+            result = refit_model(model, data, train_config, context, epochs=average_epochs, resume=resume_state)
+        else:
+            valid_data = (valid_ids, np.asarray(valid_targets, dtype=np.int64))
+            result = fit_validated(model, data, valid_data, train_config, context, resume=resume_state)
         model.eval()
         return _Trained(model=model, tokenizer=tokenizer, result=result, vectors_coverage=coverage)
 
