@@ -44,7 +44,7 @@ def _report_mean_loss(rank: int, store: str, out: str) -> None:
     import torch.distributed as dist
 
     from textcnn.devices import ProcessGroup
-    from textcnn.training.loop import _mean_over_ranks
+    from textcnn.training.epoch import _mean_over_ranks
 
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
     total, seen = (

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from conftest import SMALL, make_corpus
 from safetensors.torch import load_file
 
-import textcnn.training.loop
+import textcnn.training.epoch
 from textcnn.cli.main import cli
 
 FAST = {**SMALL, "epochs": 3, "patience": 10}
@@ -187,7 +187,7 @@ def test_a_malformed_csv_names_the_parser_problem(model_dir, tmp_path) -> None:
 
 def test_out_under_a_file_fails_before_training(train_csv, tmp_path, monkeypatch) -> None:
     (tmp_path / "afile").write_text("")
-    monkeypatch.setattr(textcnn.training.loop, "pad_batch", None)  # any training step would crash
+    monkeypatch.setattr(textcnn.training.epoch, "pad_batch", None)  # any training step would crash
     result = run("train", train_csv, "--out", tmp_path / "afile" / "m", *TRAIN_OPTIONS)
     assert_clean_error(result, "afile is a file, not a folder")
     assert_nothing_written(tmp_path, "train.csv", "afile")
@@ -273,7 +273,7 @@ def test_a_10mb_line_costs_no_more_memory_than_a_short_one(tmp_path) -> None:
     texts, labels = make_corpus(60, seed=0)
     write_csv(tmp_path / "short.csv", texts, labels)
     write_csv(tmp_path / "long.csv", [TEN_MB_LINE, *texts[1:]], labels)
-    repo = str(Path(textcnn.training.loop.__file__).parents[2])
+    repo = str(Path(textcnn.training.epoch.__file__).parents[2])
     paths = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))  # keep the caller's site dirs
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": paths}
     peaks = []
@@ -341,7 +341,7 @@ posix_signals = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signal
 
 def send_signal_during_step(monkeypatch, signum: int, step: int) -> None:
     """Deliver a real signal to this process while training step number `step` (from 1) runs."""
-    original, calls = textcnn.training.loop.pad_batch, [0]
+    original, calls = textcnn.training.epoch.pad_batch, [0]
 
     def pad_batch(*args, **kwargs):
         calls[0] += 1
@@ -349,7 +349,7 @@ def send_signal_during_step(monkeypatch, signum: int, step: int) -> None:
             os.kill(os.getpid(), signum)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(textcnn.training.loop, "pad_batch", pad_batch)
+    monkeypatch.setattr(textcnn.training.epoch, "pad_batch", pad_batch)
 
 
 def weights(model: Path) -> dict[str, torch.Tensor]:
@@ -407,7 +407,7 @@ def test_a_signal_saves_the_best_model_and_resume_matches_an_uninterrupted_run(
 def test_a_second_signal_aborts_with_the_signals_exit_status_and_keeps_the_last_checkpoint(
     train_csv, tmp_path, monkeypatch, signum: int
 ) -> None:
-    original, calls = textcnn.training.loop.pad_batch, [0]
+    original, calls = textcnn.training.epoch.pad_batch, [0]
 
     def pad_batch(*args, **kwargs):  # both signals during one step of epoch 2
         calls[0] += 1
@@ -416,7 +416,7 @@ def test_a_second_signal_aborts_with_the_signals_exit_status_and_keeps_the_last_
             os.kill(os.getpid(), signum)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(textcnn.training.loop, "pad_batch", pad_batch)
+    monkeypatch.setattr(textcnn.training.epoch, "pad_batch", pad_batch)
     result = run("train", train_csv, "--out", tmp_path / "run", *TRAIN_OPTIONS)
     assert result.exit_code == 128 + signum  # click's own abort would give 1
     assert "Traceback" not in result.output and result.stderr.strip().endswith("Aborted.")

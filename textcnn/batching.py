@@ -66,11 +66,9 @@ def ladder_width(width: int) -> int:
     """`width` rounded up to one of four sizes per octave (..., 64, 80, 96, 112, 128, 160, ...).
 
     Training batches padded to these widths come in a few dozen tensor shapes instead of one per
-    text length. With a shape per length, glibc's heap fragmented: a document model's training
-    peaked at 2.5-2.6 GB of RSS on 4,000 IMDB reviews (2 epochs, 2 threads), against 1.5 GB with
-    the ladder, in the same time (`python scripts/bench_train_memory.py`). Padding is masked, so
-    the width changes no text's output; it costs at most 25% more padded tokens (5-10% on
-    average).
+    text length: with a shape per length, buffers of ever new sizes fragment glibc's heap and
+    training's peak memory grows (see docs/measurements.md, "Training memory"). Padding is masked,
+    so the width changes no text's output; it costs at most 25% more padded tokens.
     """
     step = 1 << max(0, width.bit_length() - 3)
     return -(-width // step) * step

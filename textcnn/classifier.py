@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import datasets
 import numpy as np
-import pyarrow as pa
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
@@ -31,6 +29,7 @@ from textcnn.embeddings.transfer import (
     report_coverage,
 )
 from textcnn.errors import TextCNNError
+from textcnn.estimator_inputs import as_dataset, as_labels, as_texts
 from textcnn.evaluation import class_indices
 from textcnn.inference import predict_probabilities
 from textcnn.model import TextCNN
@@ -55,7 +54,10 @@ from textcnn.tokenization import (
     train_tokenizer,
 )
 from textcnn.training.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
-from textcnn.training.loop import EpochCallback, TrainingResult, seed_everything, train_model
+from textcnn.training.context import EpochCallback, RunContext, TrainingData, TrainingResult
+from textcnn.training.loop import fit_validated
+from textcnn.training.refit import refit_model
+from textcnn.training.step import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -102,27 +104,128 @@ class _Trained:
 class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     """Kim (2014) convolutional text classifier with a scikit-learn interface.
 
-    Texts go in as a list / array / Series of strings; labels may be strings or integers and come
-    back unchanged from `predict`. `predict_proba` columns follow `classes_`.
-
-    Parameters mirror the CLI options of `textcnn train`; see `ModelConfig` and `TrainConfig` for
-    the reasons behind each default. `tokenizer` is an optional path to an existing
-    `tokenizer.json`; by default a word-level tokenizer is trained on the training texts.
-
-    Pretrained word vectors (`vectors`, a word2vec / GloVe / fastText file) and Kim's four
-    `embedding_mode`s are described in `textcnn.embeddings.transfer`: `None` means "rand" without vectors and
-    "non-static" with them; `embedding_dim=None` means 300, or the vectors' size. `max_length` and
-    `num_filters` "auto" mean Kim's 256 tokens and 100 filters for sentences, 512 and 300 when the
-    median training text has 128 tokens or more (`textcnn.sizing`; the resolved sizes are in
-    `model_.config`, the median in `median_tokens_`). `init_from` (a
-    model directory) reuses that model's tokenizer, embeddings and convolutions and trains a new
-    output layer, with the features frozen if `freeze_features`.
+    Texts go in as a list, numpy array, pandas Series or one-column DataFrame of strings (see
+    `textcnn.estimator_inputs`); labels may be strings, numbers or booleans and come back unchanged
+    from `predict`. `predict_proba` columns follow `classes_`. The parameters mirror the options of
+    `textcnn train`; `ModelConfig` and `TrainConfig` give the reasons behind each default.
 
     Without validation data, `fit` carves a stratified `valid_fraction` of the training rows to
-    pick the epochs (early stopping and `average_best`); `refit` then trains once more, from the
-    same seed, on all rows for those epochs: True, False, or "auto", which refits sentence-length
-    data but not documents (held-out accuracy: MR +0.8, SST-2 +0.1, Subj +0.2, TREC +0.3 points
-    over 8 seeds; IMDB -0.1 over 3), for about twice the training time.
+    pick the epochs (early stopping and `average_best`); `refit` may then train once more, from
+    the same seed, on all rows for those epochs.
+
+    Parameters
+    ----------
+    embedding_dim : int or None, default=None
+        Size of the word embeddings. None means the pretrained vectors' size, or 300 without them.
+    kernel_sizes : sequence of int, default=(3, 4, 5)
+        Widths, in tokens, of the convolution windows; one bank of filters per width.
+    num_filters : int or "auto", default="auto"
+        Filters per width. "auto" means 100 (Kim's) for sentence-length data and 300 when the
+        median training text has `textcnn.sizing.DOCUMENT_MEDIAN_TOKENS` tokens or more.
+    dropout : float, default=0.5
+        Dropout rate on the pooled features, in [0, 1).
+    max_length : int or "auto", default="auto"
+        Tokens kept per text. "auto" means 256 for sentences and 512 for documents (as `num_filters`).
+    truncation : {"head+tail", "head", "tail"}, default="head+tail"
+        Which tokens a longer text keeps: its first 1/4 and last 3/4, its start, or its end.
+    pooling : {"max", "max+mean"}, default="max"
+        Max-over-time pooling (Kim), or max and mean side by side.
+    wide_convolution : bool, default=True
+        Whether windows also overlap the text's edges (Kim pads k-1 positions on each side).
+    min_freq : int, default=1
+        Tokens seen fewer times in the training texts become [UNK].
+    max_vocab : int or None, default=50000
+        Largest vocabulary, special tokens included; None keeps every token.
+    tokenizer : str or None, default=None
+        Path of an existing `tokenizer.json` to use instead of training a word-level one.
+    vectors : str or None, default=None
+        Pretrained word vectors (word2vec binary or text, GloVe, fastText .vec) to start from.
+    embedding_mode : {"rand", "static", "non-static", "multichannel"} or None, default=None
+        Kim's variants (`textcnn.embeddings.transfer`). None means "rand" without `vectors` and
+        "non-static" with them.
+    init_from : str or None, default=None
+        A model folder whose tokenizer, embeddings and convolutions the new model starts from;
+        only the output layer is new.
+    freeze_features : bool, default=False
+        With `init_from`, train the output layer only.
+    epochs : int, default=20
+        Most epochs to train; early stopping usually ends sooner.
+    batch_size : int, default=50
+        Texts per training step.
+    lr : float, default=5e-4
+        Learning rate.
+    optimizer : {"adamw", "adadelta"}, default="adamw"
+        "adadelta" (with lr=1.0) reproduces Kim's setup.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW) or L2 penalty (Adadelta).
+    max_norm : float, default=3.0
+        Cap on the L2 norm of each output-layer weight vector (Kim); 0 disables it.
+    grad_clip : float, default=5.0
+        Cap on the global gradient norm; 0 disables it.
+    patience : int, default=3
+        Epochs without a better validation score before training stops.
+    average_best : int, default=5
+        The model ends with the mean weights of this many best validation epochs; 1 keeps the best.
+    valid_fraction : float, default=0.1
+        Share of the training rows carved off for validation when `fit` gets no validation data.
+    refit : bool or "auto", default="auto"
+        After a carved validation split picked the epochs, train again on all rows for those
+        epochs. "auto" refits sentence-length data but not documents. It roughly doubles the
+        training time; with validation data given there is nothing to refit on.
+    word_dropout : float, default=0.2
+        Chance that a training token is replaced by [UNK], in [0, 1).
+    seed : int, default=0
+        Seed of the validation split, the initial weights, the batch order and every dropout.
+    device : {"auto", "cpu", "cuda", "mps"}, default="auto"
+        Where to train and predict; "auto" picks CUDA, then MPS, then the CPU.
+    predict_batch_size : int, default=256
+        Texts per forward pass in `predict` and `predict_proba`.
+    verbose : bool, default=False
+        Show progress bars (tokenizing, training) even when stderr is not a terminal.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen in training, sorted; `predict_proba` columns follow them.
+    model_ : textcnn.model.TextCNN
+        The trained network; `model_.config` is its `ModelConfig`, with "auto" sizes resolved.
+    tokenizer_ : tokenizers.Tokenizer
+        The tokenizer that maps texts to the model's token ids.
+    train_config_ : textcnn.config.TrainConfig
+        The training settings used.
+    history_ : list of dict
+        One record per validated epoch: epoch, train_loss, valid_loss, valid_accuracy, seconds.
+    best_epoch_ : int
+        The validated epoch with the best (accuracy, -loss); 0 if training stopped before any.
+    averaged_epochs_ : list of int
+        The epochs whose weights the validated model averages (empty when it keeps the best one).
+    valid_accuracy_ : float
+        Validation accuracy of the weights the validated run ended with.
+    refit_ : bool
+        Whether the final model was refitted on all training rows.
+    refit_history_ : list of dict
+        One record per refit epoch (epoch, train_loss, seconds, refit=True); empty without refit.
+    refit_stopped_ : bool
+        Whether `should_stop` ended the refit, leaving the validated model in place.
+    interrupted_ : bool
+        Whether `should_stop` ended training early (see `fit_dataset`).
+    median_tokens_ : float or None
+        Median token count of (a sample of) the training texts, when an "auto" setting needed it.
+    vectors_coverage_ : dict or None
+        How much of the vocabulary the pretrained `vectors` covered; None without vectors.
+    process_group_ : textcnn.devices.ProcessGroup
+        This process's rank and the number of processes (more than one under torchrun).
+
+    Examples
+    --------
+    >>> from textcnn import TextCNNClassifier
+    >>> texts = ["a great film", "a dull film", "great acting", "dull plot"] * 10
+    >>> labels = ["pos", "neg", "pos", "neg"] * 10
+    >>> clf = TextCNNClassifier(epochs=2, embedding_dim=16, num_filters=8, device="cpu")
+    >>> clf.fit(texts, labels).predict(["great plot"]).shape
+    (1,)
+    >>> clf.predict_proba(["great plot"]).shape
+    (1, 2)
     """
 
     def __init__(
@@ -204,10 +307,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         """Train on texts `X` with labels `y`; validate on (`X_valid`, `y_valid`) or a 10% split."""
         if (X_valid is None) != (y_valid is None):
             raise ValueError("X_valid and y_valid must be given together")
-        train = _as_dataset(X, y)
+        train = as_dataset(X, y)
         valid = None
         if X_valid is not None and y_valid is not None:
-            valid = _as_dataset(X_valid, y_valid, names=("X_valid", "y_valid"))
+            valid = as_dataset(X_valid, y_valid, names=("X_valid", "y_valid"))
         return self.fit_dataset(train, valid)
 
     def fit_dataset(
@@ -424,23 +527,22 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         seed_everything(train_config.seed)  # the initial weights depend on the seed too
         model = TextCNN(model_config)
         initialise_model(model, vectors=vectors, source=phase.source, freeze_features=self.freeze_features)
-        result = train_model(
-            model,
-            train_ids,
-            train_targets,
-            valid_ids,
-            valid_targets,
-            train_config,
+        context = RunContext(
             device=phase.device,
             unk_id=unk_id if unk_id is not None else pad_id,
             process_group=self.process_group_,
             callbacks=phase.callbacks,
             show_progress=show_progress,
-            resume=checkpoint.state if checkpoint is not None else None,
             should_stop=phase.should_stop,
             on_checkpoint=writer,
-            average_epochs=average_epochs,
         )
+        data = TrainingData.of(train_ids, train_targets)
+        resume_state = checkpoint.state if checkpoint is not None else None
+        if average_epochs is not None:
+            result = refit_model(model, data, train_config, context, epochs=average_epochs, resume=resume_state)
+        else:
+            valid_data = (valid_ids, np.asarray(valid_targets, dtype=np.int64))
+            result = fit_validated(model, data, valid_data, train_config, context, resume=resume_state)
         model.eval()
         return _Trained(model=model, tokenizer=tokenizer, result=result, vectors_coverage=coverage)
 
@@ -450,7 +552,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         batch_size = self._checked_predict_batch_size()
         config = self.model_.config
-        ids = encode_batch(self.tokenizer_, _as_texts(X), config.max_length, config.truncation)
+        ids = encode_batch(self.tokenizer_, as_texts(X), config.max_length, config.truncation)
         projection = projection_for(self.model_, ids)
         return predict_probabilities(self.model_, ids, batch_size=batch_size, projection=projection)
 
@@ -467,7 +569,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         like any other label; here both sides are positions in `classes_` (a label never trained
         on is never right).
         """
-        expected = class_indices(_as_labels(y), self.classes_)
+        expected = class_indices(as_labels(y), self.classes_)
         predicted = self.predict_proba(X).argmax(axis=1)  # already positions in classes_
         return float(accuracy_score(expected, predicted, sample_weight=sample_weight))
 
@@ -546,8 +648,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     def _refit_applies(self, sizing: Sizing) -> bool:
         """Whether to refit on all rows once a carved validation split has picked the epochs.
 
-        "auto" refits sentence-length data: held-out accuracy, 8 seeds each, MR +0.8, SST-2 +0.1,
-        Subj +0.2, TREC +0.3 points; on IMDB's long reviews (3 seeds) -0.1, for 1.7x the training.
+        "auto" refits sentence-length data, where training on the carved rows too helps, and not
+        documents, where it did not pay for the extra training (`TrainConfig.refit`).
         """
         if is_auto(self.refit):
             return not sizing.for_documents
@@ -615,103 +717,3 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         except ValueError as error:
             raise TextCNNError(str(error)) from None
-
-
-def _as_texts(X: Any, name: str = "X") -> list[str]:
-    """Accept lists, numpy arrays and pandas Series of texts; missing values become ''.
-
-    A rows-by-columns input with one column (a one-column DataFrame, an (n, 1) array: what
-    `ColumnTransformer` hands on for a list of one column) is that column.
-    """
-    if isinstance(X, str | bytes):  # a ValueError like every other data error (scikit-learn's vectorizers agree)
-        raise TextCNNError("expected a sequence of texts, got a single string; wrap it in a list")
-    values = _one_column(X, name, "text", "df['text']")
-    nested = _first_nested(values)
-    if nested is not None:
-        raise ValueError(
-            f"{name} holds lists, not texts (the first at index {nested}); pass one string per row, e.g. df['text']"
-        )
-    return [v if isinstance(v, str) else ("" if _is_missing(v) else str(v)) for v in values]
-
-
-def _as_labels(y: Any, name: str = "y") -> list[Any]:
-    """`y` as a list of labels, one per row, all strings or all numbers (or all booleans)."""
-    if isinstance(y, str | bytes):  # else its characters (or bytes) would become the labels
-        raise TextCNNError(f"{name} must be a sequence of labels, got a single string; wrap it in a list")
-    values = _one_column(y, name, "label", "df['label']")
-    nested = _first_nested(values)
-    if nested is not None:
-        raise ValueError(
-            f"{name} holds lists of labels (the first at index {nested}); textcnn trains single-label "
-            "classifiers: one label per row"
-        )
-    examples: dict[str, Any] = {}
-    for value in values:
-        if not _is_missing(value):
-            examples.setdefault(_label_kind(value), value)
-    if len(examples) > 1:
-        shown = " and ".join(repr(to_json_value(v)) for v in examples.values())
-        raise ValueError(f"{name} mixes label types ({shown}); give every label one type, e.g. all strings")
-    return values
-
-
-def _one_column(data: Any, name: str, item: str, example: str) -> list[Any]:
-    """The values of a 1-D `data`, or of the one column of a 2-D one; other shapes are refused.
-
-    Without this, a DataFrame gives its column names (what iterating it yields) and each row of a
-    2-D array becomes one value: a text "['a', 'b']", or the label column read as words.
-    """
-    if hasattr(data, "toarray"):  # a scipy sparse matrix: numbers, not texts
-        raise ValueError(f"{name} is a sparse matrix; pass one {item} per row (e.g. {example})")
-    shape = getattr(data, "shape", None)
-    if shape is not None and len(shape) == 2:
-        if shape[1] != 1:
-            raise ValueError(f"{name} must be 1-D, one {item} per row (e.g. {example}); got {shape[1]} columns")
-        data = data.iloc[:, 0] if hasattr(data, "iloc") else np.asarray(data, dtype=object)[:, 0]
-    elif shape is not None and len(shape) != 1:
-        raise ValueError(f"{name} must be 1-D, one {item} per row (e.g. {example}); got {len(shape)} dimensions")
-    return data.tolist() if hasattr(data, "tolist") else list(data)
-
-
-def _first_nested(values: list[Any]) -> int | None:
-    """The index of the first value that is a list (tuple, array, set, dict) rather than one value."""
-    return next((i for i, v in enumerate(values) if isinstance(v, (list, tuple, set, dict, np.ndarray))), None)
-
-
-def _label_kind(value: Any) -> str:
-    """A label's type as `fit` tells them apart: "string", "boolean" or "number" (ints and floats alike,
-    which Arrow stores together as floats)."""
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (bool, np.bool_)):
-        return "boolean"
-    if isinstance(value, numbers.Number):
-        return "number"
-    return type(value).__name__
-
-
-def _is_missing(value: Any) -> bool:
-    """None, NaN, or pandas' NA (which is unequal to itself, or cannot even say so)."""
-    if value is None:
-        return True
-    try:
-        return bool(value != value)
-    except TypeError:  # pandas.NA: `NA != NA` is NA, whose truth value is ambiguous
-        return True
-
-
-def _as_dataset(X: Any, y: Any, names: tuple[str, str] = ("X", "y")) -> datasets.Dataset:
-    texts = _as_texts(X, names[0])
-    labels = _as_labels(y, names[1])
-    if len(texts) != len(labels):
-        raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
-    missing = [i for i, label in enumerate(labels) if _is_missing(label)]
-    if missing:
-        raise ValueError(
-            f"{names[1]} has {len(missing)} missing label(s) (None or NaN; the first at index {missing[0]})"
-        )
-    try:
-        return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{names[1]} cannot be stored as one column of labels ({first})") from None

@@ -39,7 +39,7 @@ def predict_logits(
     """Logits (n, num_classes) as float32, rows in the order of `sequences`.
 
     With a `projection` (built from `model`'s current weights) the convolutions are replaced by
-    its table lookups: same logits up to float rounding, about 10x less work.
+    its table lookups: same logits up to float rounding, for a fraction of the work.
 
     A batch holds at most `batch_size` texts and, with `max_batch_tokens`, at most that many padded
     tokens; "auto" is `cpu_batch_tokens` on a CPU and no token limit elsewhere.

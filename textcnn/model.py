@@ -64,13 +64,10 @@ class TextCNN(nn.Module):
         The convolutions run as 2-D convolutions over a (batch, embedding_dim, 1, time) view of the
         embeddings in channels-last layout, which is exactly how the embedding lookup lays them out
         in memory: `nn.Conv1d` on the transposed tensor would copy it to (batch, embedding_dim, time)
-        once per kernel width, and those copies cost about a quarter of the forward pass on CPU. The
+        once per kernel width, a copy as large as the embeddings themselves for every width. The
         weights are the `convs` parameters themselves (viewed with a height of 1), so saved models
-        and checkpoints are unchanged. The padding mask is built once for all kernel widths. One
-        conv with all widths stacked (zero-padded) or unfold + matmul measured slower: see
-        scripts/bench_model.py. Shifted matmuls over the batch laid out as one long sequence (one
-        GEMM per kernel offset, a custom backward of GEMMs) trained exactly as fast on 2 CPU cores
-        (2026-11-28): forward and backward run at the same 75 GFLOP/s either way.
+        and checkpoints are unchanged. The padding mask is built once for all kernel widths.
+        Alternatives compared with this layout are listed in docs/measurements.md.
         """
         # input_ids: (batch, time), right-padded with pad_id
         if input_ids.size(1) < self.min_length:

@@ -2,12 +2,11 @@
 
 Kim's (2014) sizes, 256 tokens and 100 filters per width, suit sentences. Long documents
 (reviews, reports, e-mails) need more: a review of 600 tokens holds many more distinct phrases
-than 300 max-pooled features can tell apart, and 256 tokens cut most of it away. Measured on a
-held-out 15% of IMDB's training split (seeds 0-2): 0.896 with Kim's sizes, 0.900 with 512 tokens
-alone (seed 0), 0.901 with 300 filters alone (seeds 0-1), 0.909 with both; on the sentence
-benchmarks 300 filters lost a little and cost 3x the compute. So `max_length="auto"` and
-`num_filters="auto"` look at the training texts: when the median text has at least
-`DOCUMENT_MEDIAN_TOKENS` tokens, they resolve to the document sizes, otherwise to Kim's.
+than 300 max-pooled features can tell apart, and 256 tokens cut most of it away; on sentences
+the larger sizes only add compute (the held-out comparison is in docs/measurements.md). So
+`max_length="auto"` and `num_filters="auto"` look at the training texts: when the median text
+has at least `DOCUMENT_MEDIAN_TOKENS` tokens, they resolve to the document sizes, otherwise to
+Kim's.
 """
 
 from __future__ import annotations
