@@ -106,7 +106,7 @@ def folders(fitted, tmp_path_factory):
     return root
 
 
-def test_int8_export_agrees_with_pytorch_and_is_smaller(folders, fitted, tmp_path) -> None:
+def test_int8_export_agrees_with_pytorch_and_stores_the_embeddings_in_a_quarter(folders, fitted, tmp_path) -> None:
     texts, _ = make_corpus(300, seed=8)
     (tmp_path / "check.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
     result = run(
@@ -117,8 +117,10 @@ def test_int8_export_agrees_with_pytorch_and_is_smaller(folders, fitted, tmp_pat
     manifest = json.loads((folders / "int8" / "export.json").read_text())
     assert manifest["quantization"] == "int8" and manifest["check"]["samples"] == 300
     assert manifest["check"]["argmax_agreement"] >= export.INT8_MIN_AGREEMENT
+    # The embedding table is stored as int8: a quarter of its float32 bytes (the graph's ops stay).
     weights = {name: weight_bytes(folders / name / "model.onnx") for name in ("fp32", "int8")}
-    assert weights["int8"] <= 0.3 * weights["fp32"], weights
+    table = fitted.model_.embedding.weight
+    assert weights["fp32"] - weights["int8"] >= 0.7 * table.numel() * table.element_size(), weights
     config = fitted.model_.config
     ids = encode_batch(fitted.tokenizer_, texts, config.max_length, config.truncation)
     agreement = (onnx_logits(folders / "int8", ids).argmax(1) == predict_logits(fitted.model_, ids).argmax(1)).mean()

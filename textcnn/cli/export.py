@@ -27,7 +27,7 @@ CHECK_ROWS = 2000
     "--quantize",
     type=click.Choice(["int8"]),
     default=None,
-    help="Store weights as int8 (onnxruntime dynamic quantisation): a quarter of the size.",
+    help="Store the embedding table as int8 (onnxruntime quantisation): about a quarter of the file size.",
 )
 @click.option("--out", required=True, type=click.Path(), help="Export folder to write (replaced if it is an export).")
 @click.option(

@@ -30,7 +30,7 @@ class Engine(Protocol):
 
     config: ModelConfig
     tokenizer: Tokenizer
-    classes: Sequence[Any]
+    classes: list[Any]  # in the order of the probabilities' columns
 
     def probabilities(self, ids: Sequence[Sequence[int]], *, batch_size: int, num_threads: int) -> np.ndarray:
         """(len(ids), num_classes) float32 probabilities, rows in the order of `ids`."""
@@ -44,7 +44,7 @@ class TorchEngine:
         self.classifier = classifier
         self.config = classifier.model_.config
         self.tokenizer = classifier.tokenizer_
-        self.classes = classifier.classes_
+        self.classes: list[Any] = list(classifier.classes_)
         self.projection: TokenProjection | None = None
 
     def probabilities(self, ids: Sequence[Sequence[int]], *, batch_size: int, num_threads: int) -> np.ndarray:
@@ -65,7 +65,7 @@ class OnnxEngine:
         self.export = load_onnx_export(path)
         self.config = self.export.config
         self.tokenizer = self.export.tokenizer
-        self.classes = self.export.classes
+        self.classes: list[Any] = self.export.classes
 
     def probabilities(self, ids: Sequence[Sequence[int]], *, batch_size: int, num_threads: int) -> np.ndarray:
         from textcnn.export.onnx import run_logits
