@@ -171,7 +171,7 @@ class UnfoldedGraph(torch.nn.Module):
     def __init__(self, graph: ExportGraph) -> None:
         super().__init__()
         self.embedding, self.classifier, self.pad_id = graph.embedding, graph.classifier, graph.pad_id
-        self.widths = graph.kernel_sizes
+        self.widths = self.kernel_sizes = graph.kernel_sizes
         self.linears = torch.nn.ModuleList()
         for conv, width in zip(graph.convs, self.widths, strict=True):
             linear = torch.nn.Linear(conv.in_channels * width, conv.out_channels)
