@@ -19,6 +19,10 @@ is accepted too, but the model was trained on truncated texts.
 `export_onnx` refuses to write a folder whose graph does not give PyTorch's results: onnxruntime
 runs it on sample inputs, and fp32 logits must lie within `FP32_TOLERANCE` of PyTorch's, int8
 predictions agree with PyTorch's on at least `INT8_MIN_AGREEMENT` of them.
+
+Reading an export back (`load_onnx_export`) refuses, in one line each, a folder that is not an
+export (a PyTorch model folder, a bare .onnx file), a file onnxruntime cannot parse, and a graph
+textcnn did not write or whose inputs are not `input_ids`.
 """
 
 from __future__ import annotations
@@ -148,10 +152,12 @@ def export_onnx(
     """Write an export folder for `model` (a fitted `TextCNNClassifier`, or a model folder) at `out`.
 
     `quantize="int8"` stores the embedding table as int8 (`INT8_OPS`), about a quarter of the
-    file size; the looked-up rows are dequantised to float32 for the convolutions. The folder is written only if
-    onnxruntime's outputs match PyTorch's on sample inputs: `check_texts` (tokenised and truncated
-    as for prediction), else generated token sequences including empty ones, ones shorter than the
-    widest kernel and ones longer than max_length. An existing export folder at `out` is replaced.
+    file size; the looked-up rows are dequantised to float32 for the convolutions.
+
+    The folder is written only if onnxruntime's outputs match PyTorch's on sample inputs:
+    `check_texts` (tokenised and truncated as for prediction; `check_source` names them in the
+    report), else `generated_samples`, which include empty texts, texts shorter than the widest
+    kernel and texts longer than max_length. An existing export folder at `out` is replaced.
     """
     if quantize not in (None, *QUANTIZATIONS):
         raise TextCNNError(f"quantize must be one of {QUANTIZATIONS} or None, not {quantize!r}")
