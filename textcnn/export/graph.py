@@ -16,8 +16,7 @@ shorter than the widest kernel, or longer than `max_length`):
 
 Right padding inside a batch is `pad_id` ids whose embedding row is zero, as the network assumes.
 The convolutions as one matrix product of the embeddings with every kernel offset stacked, then
-shifted sums (which int8 MatMul quantisation would cover), ran at half the speed of onnxruntime's
-Conv: see docs/export.md.
+shifted sums (which int8 MatMul quantisation would cover), ran slower in onnxruntime than its Conv.
 """
 
 from __future__ import annotations
