@@ -51,7 +51,7 @@ class ExportGraph(nn.Module):
             for conv in (cast(nn.Conv1d, c) for c in model.convs):
                 clone = nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size[0])
                 clone.weight.copy_(conv.weight.detach().float())
-                clone.bias.copy_(cast(torch.Tensor, conv.bias).detach().float())
+                cast(torch.Tensor, clone.bias).copy_(cast(torch.Tensor, conv.bias).detach().float())
                 self.convs.append(clone)
             self.classifier = nn.Linear(config.feature_dim, config.num_classes)
             self.classifier.weight.copy_(model.classifier.weight.detach().float())
@@ -63,7 +63,7 @@ class ExportGraph(nn.Module):
         lengths = (input_ids != self.pad_id).sum(dim=1, keepdim=True)  # (batch, 1)
         embedded = self.embedding(input_ids).transpose(1, 2)  # (batch, dim, time)
         pooled = []
-        for conv, width in zip(self.convs, self.kernel_sizes, strict=True):
+        for conv, width in zip(cast(list[nn.Conv1d], list(self.convs)), self.kernel_sizes, strict=True):
             if self.wide:
                 edge = width - 1  # windows overlapping the text; window s starts at position s - edge
                 activations = nn.functional.conv1d(embedded, conv.weight, conv.bias, padding=edge)
