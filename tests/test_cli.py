@@ -252,7 +252,7 @@ def test_under_torchrun_every_process_leaves_its_error_for_torchruns_report(tmp_
 
 
 def test_single_process_commands_refuse_torchrun_with_several_processes(trained, tmp_path, monkeypatch) -> None:
-    """Under `torchrun -m textcnn eval/predict/vectors` every process did the whole job: the report
+    """Under `torchrun -m textcnn eval/predict/vectors/export` every process did the whole job: the report
     twice, the same output file written by each."""
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("LOCAL_RANK", "0")
@@ -263,6 +263,7 @@ def test_single_process_commands_refuse_torchrun_with_several_processes(trained,
                  "--output", tmp_path / "out"],
         "predict": ["predict", trained / "model", tmp_path / "new.txt", "--output", tmp_path / "out.jsonl"],
         "vectors": ["vectors", tmp_path / "new.txt", "--out", tmp_path / "v.bin", "--min-count", "1"],
+        "export": ["export", trained / "model", "--out", tmp_path / "exported"],
     }  # fmt: skip
     for command, args in commands.items():
         assert_clean_error(run(*args), f"textcnn {command} runs in a single process; run it without torchrun")

@@ -16,6 +16,7 @@ import torch
 from click.testing import CliRunner
 from conftest import make_corpus
 
+import textcnn.prediction.engines as engines
 import textcnn.prediction.stream as prediction
 from textcnn.cli.main import cli
 from textcnn.errors import TextCNNError
@@ -422,7 +423,7 @@ def test_output_may_not_overwrite_the_input(fitted, tmp_path) -> None:
 def test_a_failure_after_the_first_chunk_leaves_no_output(fitted, texts, tmp_path, monkeypatch, fmt) -> None:
     source = tmp_path / "in.txt"
     write_input(source, "txt", texts)
-    real = prediction.predict_probabilities
+    real = engines.predict_probabilities
     calls = []
 
     def fail_on_second_chunk(*args, **kwargs):
@@ -431,7 +432,7 @@ def test_a_failure_after_the_first_chunk_leaves_no_output(fitted, texts, tmp_pat
             raise RuntimeError("model crashed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(prediction, "predict_probabilities", fail_on_second_chunk)
+    monkeypatch.setattr(engines, "predict_probabilities", fail_on_second_chunk)
     out = tmp_path / f"out.{fmt}"
     with pytest.raises(RuntimeError, match="model crashed"):
         predict_file(fitted, source, out, chunk_rows=5)
@@ -466,14 +467,14 @@ def test_a_reader_failure_mid_stream_is_a_clean_error_and_leaves_no_output(
 def test_thread_count_is_applied_during_the_run_and_restored(fitted, tmp_path, monkeypatch) -> None:
     source = tmp_path / "in.txt"
     write_input(source, "txt", ["chef pasta", "goal"])
-    real = prediction.predict_probabilities
+    real = engines.predict_probabilities
     seen = []
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(prediction, "predict_probabilities", spy)
+    monkeypatch.setattr(engines, "predict_probabilities", spy)
     before = torch.get_num_threads()
     wanted = 2 if before != 2 else 1
     predict_file(fitted, source, tmp_path / "out.jsonl", num_threads=wanted)

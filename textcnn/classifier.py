@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import datasets
 import numpy as np
@@ -58,6 +58,9 @@ from textcnn.training.context import EpochCallback, RunContext, TrainingData, Tr
 from textcnn.training.loop import fit_validated
 from textcnn.training.refit import refit_model
 from textcnn.training.step import seed_everything
+
+if TYPE_CHECKING:
+    from textcnn.export.onnx import ExportResult
 
 logger = logging.getLogger(__name__)
 
@@ -585,6 +588,20 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             train_config=getattr(self, "train_config_", None),
             history=[*getattr(self, "history_", []), *getattr(self, "refit_history_", [])],
         )
+
+    def export_onnx(
+        self, path: str | Path, *, quantize: str | None = None, check_texts: Iterable[str] | None = None
+    ) -> ExportResult:
+        """Write an ONNX export folder at `path` (model.onnx, tokenizer.json, labels.json, config.json,
+        export.json), checked against this estimator with onnxruntime on `check_texts` (or generated
+        inputs); `quantize="int8"` stores int8 weights. Returns the folder's path and the check's figures.
+        Needs the extra `textcnn[onnx]`; see `textcnn.export.onnx` for the graph's inputs.
+        """
+        check_is_fitted(self, "model_")
+        from textcnn.export.onnx import export_onnx
+
+        texts = None if check_texts is None else _as_texts(check_texts, "check_texts")
+        return export_onnx(self, path, quantize=quantize, check_texts=texts)
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto") -> TextCNNClassifier:

@@ -16,6 +16,7 @@ import click
 
 from textcnn import __version__
 from textcnn.cli.evaluate import evaluate_command
+from textcnn.cli.export import export_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
@@ -89,3 +90,4 @@ cli.add_command(train_command)
 cli.add_command(evaluate_command)
 cli.add_command(predict_command)
 cli.add_command(vectors_command)
+cli.add_command(export_command)

@@ -25,6 +25,7 @@ Examples:
   textcnn predict runs/reviews big.parquet --output preds.parquet --keep-columns id --probabilities
   cat texts.txt | textcnn predict runs/reviews - --output-format csv > preds.csv
   textcnn predict runs/reviews - --input-format jsonl --keep-all < rows.jsonl
+  textcnn predict serve/reviews new.txt --engine onnx        # a folder written by textcnn export
 """
 
 
@@ -84,6 +85,13 @@ class ColumnList(click.ParamType):
 )
 @encoding_option
 @quoting_option
+@click.option(
+    "--engine",
+    type=click.Choice(["torch", "onnx"]),
+    default="torch",
+    show_default=True,
+    help="torch runs a model folder; onnx runs a folder written by `textcnn export` with onnxruntime.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line on stderr.")
 def predict_command(
     model_dir: str,
@@ -101,6 +109,7 @@ def predict_command(
     num_threads: int | None,
     encoding: str,
     quoting: str,
+    engine: str,
     quiet: bool,
 ) -> None:
     """Predict a label for each text of INPUT (.txt one per line, .csv, .tsv, .jsonl, .parquet, or - for stdin).
@@ -129,6 +138,7 @@ def predict_command(
             encoding=encoding,
             quoting=quoting,
             show_progress=False if quiet else None,
+            engine=engine,
         )
     if output != "-" and not quiet:
         click.echo(f"Wrote {rows} predictions to {output}", err=True)

@@ -26,18 +26,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import torch
-from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from textcnn.classifier import TextCNNClassifier
 from textcnn.data.loading import TEXT
 from textcnn.errors import TextCNNError
-from textcnn.inference import predict_probabilities
 from textcnn.persistence import to_json_value
+from textcnn.prediction.engines import Engine, load_engine
 from textcnn.prediction.prefetch import prefetch
 from textcnn.prediction.readers import InputChunk, InputSpec, read_chunks, resolve_input, with_every_json_key
 from textcnn.prediction.writers import atomic_output, check_output_path, make_writer, resolve_output_format
-from textcnn.projection import TokenProjection, projection_for
 from textcnn.tokenization import encode_batch
 
 #: Rows read, tokenised and sorted together; large enough for well-filled length buckets, small
@@ -73,6 +71,7 @@ def predict_file(
     encoding: str = "utf-8",
     quoting: str = "csv",
     show_progress: bool | None = None,
+    engine: str = "torch",
 ) -> int:
     """Predict every row of `input_path` into `output_path` and return the number of rows.
 
@@ -84,7 +83,8 @@ def predict_file(
     the best labels; `probabilities` adds the full distribution. `quoting="none"` reads CSV/TSV
     quote marks as text (`textcnn.data.loading.QUOTING`). `num_threads` defaults to the
     available CPU cores (or to OMP_NUM_THREADS when set); torch's setting is restored afterwards.
-    `show_progress=None` shows a progress bar on stderr only when it is a terminal.
+    `show_progress=None` shows a progress bar on stderr only when it is a terminal. `engine="onnx"`
+    runs `model`, a folder written by `textcnn export`, with onnxruntime (`textcnn.prediction.engines`).
     """
     if top_k < 1:
         raise TextCNNError("--top-k must be >= 1")
@@ -97,8 +97,8 @@ def predict_file(
     # a key renamed for clashing with an output column (label -> input_label) is renamed the same
     # way in every chunk.
     spec = with_every_json_key(spec)
-    classifier = _load(model)
-    classes = [to_json_value(c) for c in classifier.classes_]
+    runner = load_engine(model, engine)
+    classes = [to_json_value(c) for c in runner.classes]
     top_k = min(top_k, len(classes))
     rows = 0
     with (
@@ -119,7 +119,7 @@ def predict_file(
             keep_columns=spec.keep_columns or (),
         )
         try:
-            for chunk in _predict_spec(classifier, spec, batch_size, chunk_rows, num_threads):
+            for chunk in _predict_spec(runner, spec, batch_size, chunk_rows, num_threads):
                 writer.write(chunk.kept, chunk.probabilities)
                 rows += len(chunk.probabilities)
                 bar.update(len(chunk.probabilities))
@@ -143,6 +143,7 @@ def iter_predictions(
     num_threads: int | None = None,
     encoding: str = "utf-8",
     quoting: str = "csv",
+    engine: str = "torch",
 ) -> Iterator[PredictionChunk]:
     """The streaming path of `predict_file` without the writing: `PredictionChunk`s in input order.
 
@@ -150,7 +151,7 @@ def iter_predictions(
     generator runs and restored when it finishes or is closed.
     """
     spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding, quoting)
-    yield from _predict_spec(_load(model), spec, batch_size, chunk_rows, num_threads)
+    yield from _predict_spec(load_engine(model, engine), spec, batch_size, chunk_rows, num_threads)
 
 
 def _input_spec(
@@ -175,7 +176,7 @@ def _input_spec(
 
 
 def _predict_spec(
-    classifier: TextCNNClassifier,
+    runner: Engine,
     spec: InputSpec,
     batch_size: int,
     chunk_rows: int,
@@ -183,23 +184,19 @@ def _predict_spec(
 ) -> Iterator[PredictionChunk]:
     if batch_size < 1 or chunk_rows < 1:
         raise TextCNNError("batch size and chunk rows must be >= 1")
-    model = classifier.model_
-    tokenizer = classifier.tokenizer_
-    max_length, truncation = model.config.max_length, model.config.truncation
+    tokenizer = runner.tokenizer
+    max_length, truncation = runner.config.max_length, runner.config.truncation
+    threads = default_num_threads() if num_threads is None else num_threads
 
     def tokenised() -> Iterator[tuple[InputChunk, list[list[int]]]]:
         for chunk in read_chunks(spec, chunk_rows):
             yield chunk, encode_batch(tokenizer, chunk.texts, max_length, truncation)
 
     chunks = prefetch(tokenised(), depth=PREFETCH_CHUNKS)
-    projection: TokenProjection | None = None  # built once the input proves long enough, then reused
     try:
         with torch_threads(num_threads):
             for chunk, ids in chunks:
-                if projection is None:
-                    projection = projection_for(model, ids)
-                # predict_probabilities sorts by length into batches and restores input order.
-                probs = predict_probabilities(model, ids, batch_size=batch_size, projection=projection)
+                probs = runner.probabilities(ids, batch_size=batch_size, num_threads=threads)
                 del ids
                 release_free_memory()
                 yield PredictionChunk(probs, chunk.kept)
@@ -252,13 +249,6 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
-
-
-def _load(model: TextCNNClassifier | str | Path) -> TextCNNClassifier:
-    if isinstance(model, TextCNNClassifier):
-        check_is_fitted(model, "model_")
-        return model
-    return TextCNNClassifier.load(model)
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:
