@@ -600,7 +600,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         from textcnn.export.onnx import export_onnx
 
-        texts = None if check_texts is None else _as_texts(check_texts, "check_texts")
+        texts = None if check_texts is None else as_texts(check_texts, "check_texts")
         return export_onnx(self, path, quantize=quantize, check_texts=texts)
 
     @classmethod
