@@ -35,10 +35,10 @@ BENCH_ARGS ?=
 bench: install
 	@$(PY) -c "import fasttext" 2>/dev/null || $(PY) -m pip install --quiet -c constraints.txt fasttext \
 		|| echo "note: fasttext did not install; the benchmark skips that baseline"
-	$(PY) scripts/benchmark.py $(BENCH_ARGS)
+	$(PY) -m scripts.bench $(BENCH_ARGS)
 
 bench-predict: install  # textcnn predict vs a plain loop on ../shared/benchmarks/mr (trains a model first)
-	$(PY) scripts/bench_predict.py
+	$(PY) -m scripts.bench_predict
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
