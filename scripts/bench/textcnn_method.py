@@ -3,11 +3,14 @@ scored, timed, and its useful FLOPs counted for the efficiency table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scripts.bench.data import Split
 from scripts.bench.jobs import NON_STATIC, Job
 from scripts.bench.measure import current_rss_mb, score, timed
+
+if TYPE_CHECKING:
+    from textcnn import TextCNNClassifier
 
 FORWARD_TIMING_ROWS = 2000  # test rows timed again through the model alone (keeps IMDB's extra pass short)
 
@@ -30,7 +33,7 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
         fit_texts, valid_texts = train.texts, dev.texts
     else:
         _, train_seconds = timed(classifier.fit, train.texts, train.labels)
-        fit_idx, valid_idx = stratified_split(train.labels, classifier.train_config_.valid_fraction, job.seed)
+        fit_idx, valid_idx = stratified_split(train.labels, valid_fraction(classifier), job.seed)
         fit_texts = [train.texts[i] for i in fit_idx]
         valid_texts = [train.texts[i] for i in valid_idx]
     predictions, predict_seconds = timed(classifier.predict, test.texts)
@@ -55,7 +58,7 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
     forward_only_flops = forward_flops(config, test_lengths[:FORWARD_TIMING_ROWS])
     return {
         **score(test.labels, predictions),
-        "validation": "dev" if dev is not None else f"carved {classifier.train_config_.valid_fraction:.0%} of train",
+        "validation": "dev" if dev is not None else f"carved {valid_fraction(classifier):.0%} of train",
         "n_train": len(fit_texts),
         "n_valid": len(valid_texts),
         "n_test": len(test.texts),
@@ -80,3 +83,9 @@ def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[
         "inference_model_seconds": forward_seconds,
         "inference_model_gflops": forward_only_flops / forward_seconds / 1e9,
     }
+
+
+def valid_fraction(classifier: TextCNNClassifier) -> float:
+    """The share of train that a fitted classifier without a dev split held out for validation."""
+    assert classifier.train_config_ is not None  # fit() sets it
+    return classifier.train_config_.valid_fraction
