@@ -27,6 +27,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check textcnn scripts tests
 	$(VENV)/bin/ruff format --check textcnn scripts tests
+	$(VENV)/bin/mypy  # settings in pyproject.toml [tool.mypy]: the textcnn package
 
 # The whole benchmark (README "Benchmarks"); pass a subset with e.g. BENCH_ARGS="--datasets mr,trec --seeds 1".
 # fastText is an optional baseline: it is built from source here, and skipped with a note if that fails.
@@ -41,4 +42,4 @@ bench-predict: install  # textcnn predict vs a plain loop on ../shared/benchmark
 	$(PY) -m scripts.bench_predict
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache

@@ -16,7 +16,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,7 +142,7 @@ def train_model(
             first_epoch = last_epoch + 1
 
     def snapshot(
-        epoch_done: int, step: int, epoch_rng: dict[str, Any], loss: float, seen: int, secs: float
+        epoch_done: int, step: int, epoch_rng: Mapping[str, Any], loss: float, seen: int, secs: float
     ) -> TrainingState:
         return TrainingState(
             epoch=epoch_done,
@@ -271,9 +271,9 @@ def train_model(
         key = (valid_accuracy, -valid_loss)
         # One CPU copy of this epoch's weights serves both the kept epochs and the best state.
         epoch_state = _cpu_state(model) if config.average_best > 1 or key > best_key else None
-        if config.average_best > 1:
+        if epoch_state is not None and config.average_best > 1:
             top_epochs = _keep_best(top_epochs, (key, epoch, epoch_state), config.average_best)
-        if key > best_key:
+        if epoch_state is not None and key > best_key:
             best_key = key
             best_state = epoch_state
             result.best_epoch = epoch
