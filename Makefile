@@ -27,6 +27,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check textcnn scripts tests
 	$(VENV)/bin/ruff format --check textcnn scripts tests
+	$(VENV)/bin/mypy  # settings in pyproject.toml [tool.mypy]: the textcnn package
 
 # The whole benchmark (README "Benchmarks"); pass a subset with e.g. BENCH_ARGS="--datasets mr,trec --seeds 1".
 # fastText is an optional baseline: it is built from source here, and skipped with a note if that fails.
@@ -35,10 +36,10 @@ BENCH_ARGS ?=
 bench: install
 	@$(PY) -c "import fasttext" 2>/dev/null || $(PY) -m pip install --quiet -c constraints.txt fasttext \
 		|| echo "note: fasttext did not install; the benchmark skips that baseline"
-	$(PY) scripts/benchmark.py $(BENCH_ARGS)
+	$(PY) -m scripts.bench $(BENCH_ARGS)
 
 bench-predict: install  # textcnn predict vs a plain loop on ../shared/benchmarks/mr (trains a model first)
-	$(PY) scripts/bench_predict.py
+	$(PY) -m scripts.bench_predict
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache

@@ -18,8 +18,8 @@ last quarter of the width, as in the length-sorted batches of `textcnn.batching`
 Reports rows/s, useful GFLOP/s (textcnn/flops.py's count, padding excluded) and its fraction of the
 fp32 matmul peak measured in the same run with the same thread count.
 
-    OMP_NUM_THREADS=2 python scripts/bench_model.py --threads 1 2
-    python scripts/bench_model.py --threads 1 --repeats 20 --variants reference library
+    OMP_NUM_THREADS=2 python -m scripts.bench_model --threads 1 2
+    python -m scripts.bench_model --threads 1 --repeats 20 --variants reference library
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 
 import torch
-from benchmark import measure_matmul_peak  # this folder is on sys.path when run as a script
 from torch.nn import functional as F
 
+from scripts.bench.measure import measure_matmul_peak
 from textcnn.config import ModelConfig
 from textcnn.flops import TRAINING_FLOPS_FACTOR, forward_flops, output_flops_per_text
 from textcnn.model import TextCNN

@@ -11,7 +11,7 @@ with the fast batch encoder, pad, run the model under `torch.no_grad()`, write J
 length sorting, no overlap of tokenisation and inference, torch's default threads.
 
 Usage:
-    python scripts/bench_predict.py [DATA_DIR] [--model DIR] [--epochs N] [--sizes 10000,100000,1000000]
+    python -m scripts.bench_predict [DATA_DIR] [--model DIR] [--epochs N] [--sizes 10000,100000,1000000]
                                     [--json bench-results/predict.json] [--workdir DIR]
 
 DATA_DIR defaults to ../shared/benchmarks/mr.
@@ -32,7 +32,10 @@ from itertools import cycle, islice
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from scripts.bench import processes
+from scripts.bench.processes import module_command
+
+MODULE = "scripts.bench_predict"
 BASELINE_WORKER = "--plain-loop-worker"
 
 
@@ -119,7 +122,7 @@ def run_both(
     predict = ["predict", str(model_dir), str(input_path), "--output", str(ours_out), "--quiet"]
     ours = measure([sys.executable, "-m", "textcnn.cli", *predict, "--batch-size", str(batch_size)], size)
     worker = [BASELINE_WORKER, str(model_dir), str(input_path), str(plain_out), str(batch_size)]
-    plain = measure([sys.executable, __file__, *worker], size)
+    plain = measure(module_command(MODULE, *worker), size)
     agreement = label_agreement(ours_out, plain_out)
     for path in (input_path, ours_out, plain_out):
         path.unlink()
@@ -153,8 +156,7 @@ def write_input(path: Path, texts: list[str], lines: int) -> None:
 
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env = processes.child_env()
     env.setdefault("HF_DATASETS_OFFLINE", "1")
     env.setdefault("HF_HUB_OFFLINE", "1")
     return env

@@ -12,7 +12,7 @@ Each variant runs in a fresh subprocess, so its peak RSS is its own; rounds alte
 (a noisy machine hurts both alike) and each keeps its best rate. Lengths are uniform between half
 and all of the shape's `max_length` tokens.
 
-    OMP_NUM_THREADS=2 python scripts/bench_predict_batches.py --rounds 3
+    OMP_NUM_THREADS=2 python -m scripts.bench_predict_batches --rounds 3
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import argparse
 import json
 import resource
 import subprocess
-import sys
 import time
-from pathlib import Path
+
+from scripts.bench.processes import child_env, module_command
 
 #: name -> (num_filters, max_length, texts): a document-size model, Kim's sizes on long texts, sentences.
 SHAPES = {
@@ -33,6 +33,7 @@ SHAPES = {
 }
 VARIANTS = {"token cap": "auto", "256 texts": None}
 VOCAB_SIZE = 50_000
+MODULE = "scripts.bench_predict_batches"
 
 
 def measure(num_filters: int, max_length: int, texts: int, max_batch_tokens: str | None) -> dict[str, float]:
@@ -60,8 +61,8 @@ def measure(num_filters: int, max_length: int, texts: int, max_batch_tokens: str
 
 
 def run_in_subprocess(shape: str, variant: str) -> dict[str, float]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps([shape, variant])]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    command = module_command(MODULE, "--worker", json.dumps([shape, variant]))
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, env=child_env())
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 

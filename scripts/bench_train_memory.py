@@ -3,8 +3,8 @@
 Peak RSS is per process, so compare allocator settings in separate runs, e.g. glibc's default
 against a fixed 1 MB mmap threshold (large blocks unmapped when freed, no heap fragmentation):
 
-    python scripts/bench_train_memory.py ../shared/benchmarks/imdb/train.csv --rows 6000 --epochs 2
-    MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=0 python scripts/bench_train_memory.py \
+    python -m scripts.bench_train_memory ../shared/benchmarks/imdb/train.csv --rows 6000 --epochs 2
+    MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=0 python -m scripts.bench_train_memory \
         ../shared/benchmarks/imdb/train.csv --rows 6000 --epochs 2
 """
 
@@ -14,8 +14,7 @@ import argparse
 import os
 import time
 
-from benchmark import current_rss_mb, peak_rss_mb  # this folder is on sys.path when run as a script
-
+from scripts.bench.measure import current_rss_mb, peak_rss_mb
 from textcnn import TextCNNClassifier
 from textcnn.data.loading import LABEL, TEXT, load_source, select_columns
 

@@ -6,8 +6,8 @@ repeated, so it is quick to build) into a temporary directory, then loads it for
 fresh interpreter and reports that interpreter's peak RSS. The target is < 1 GB: memory must
 follow the vocabulary, not the file. Not a timed test; needs ~1.1 GB of free disk.
 
-    python scripts/bench_vectors_memory.py                 # 1.1 GB text file, 20k vocabulary
-    python scripts/bench_vectors_memory.py --size-gb 2 --binary --gzip
+    python -m scripts.bench_vectors_memory                 # 1.1 GB text file, 20k vocabulary
+    python -m scripts.bench_vectors_memory --size-gb 2 --binary --gzip
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -25,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.bench.processes import child_env, module_command
+
 TARGET_BYTES = 1 << 30  # 1 GiB peak RSS
+MODULE = "scripts.bench_vectors_memory"
 
 
 def word(i: int) -> str:
@@ -103,13 +105,12 @@ def main() -> int:
         size = path.stat().st_size
         print(f"wrote {path.name}: {rows} rows x {args.dim}-d, {size / 1e9:.2f} GB on disk "
               f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
         child = subprocess.run(
-            [sys.executable, __file__, "--load", str(path), str(rows), str(args.vocab)],
+            module_command(MODULE, "--load", str(path), str(rows), str(args.vocab)),
             check=True,
             capture_output=True,
             text=True,
-            env=env,
+            env=child_env(),
         )
         result = json.loads(child.stdout.strip().splitlines()[-1])
     print(

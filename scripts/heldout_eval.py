@@ -3,7 +3,7 @@
 This is how the defaults were chosen: hold out a stratified 15% of `train.csv` (split seed 123),
 fit on the rest with the given settings, print held-out accuracy. Test splits stay untouched.
 
-    python scripts/heldout_eval.py ../shared/benchmarks/mr --param lr=5e-4 --param word_dropout=0.2 --seed 0
+    python -m scripts.heldout_eval ../shared/benchmarks/mr --param lr=5e-4 --param word_dropout=0.2 --seed 0
 """
 
 from __future__ import annotations

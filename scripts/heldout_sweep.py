@@ -1,4 +1,4 @@
-"""Run a grid of held-out evaluations (`heldout_eval.py`'s protocol) in parallel worker processes.
+"""Run a grid of held-out evaluations (`scripts.heldout_eval`'s protocol) in parallel worker processes.
 
 Every run fits textcnn on 85% of a dataset's train.csv and scores the other 15% (stratified, split
 seed 123): test splits stay untouched. The grid is datasets x seeds x variants; a variant is a
@@ -9,7 +9,7 @@ Batches of 50 sentences leave a GPU mostly idle, so on a GPU machine many worker
 thread each) can share it: this is how the 2026-11-27 sweep in the README ran 249 fits in ten
 minutes on one H200. On a CPU, use one worker per core.
 
-    python scripts/heldout_sweep.py --data-root ../shared/benchmarks --datasets trec,sst2 --seeds 3 \\
+    python -m scripts.heldout_sweep --data-root ../shared/benchmarks --datasets trec,sst2 --seeds 3 \\
         --variant default --variant "drop04 dropout=0.4" --variant "wide num_filters=200 dropout=0.4" \\
         --workers 14 --out sweep.jsonl
 """
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from heldout_eval import heldout_split, parse_param
+from scripts.heldout_eval import heldout_split, parse_param
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:

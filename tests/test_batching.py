@@ -10,6 +10,7 @@ import torch
 
 from textcnn.batching import inference_batches, ladder_width, pad_batch, widen_to_ladder
 from textcnn.config import ModelConfig
+from textcnn.errors import TextCNNError
 from textcnn.inference import CPU_BATCH_ACTIVATIONS, cpu_batch_tokens, predict_logits
 from textcnn.model import TextCNN
 
@@ -66,6 +67,12 @@ def test_capped_batches_give_the_same_logits() -> None:
     automatic = predict_logits(model, sequences, batch_size=32)
     np.testing.assert_allclose(capped, whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(automatic, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_a_token_cap_other_than_a_number_none_or_auto_is_refused_by_name() -> None:
+    model = TextCNN(ModelConfig(vocab_size=50, num_classes=2, embedding_dim=8, num_filters=4))
+    with pytest.raises(TextCNNError, match="max_batch_tokens must be a whole number, None or 'auto', not 'many'"):
+        predict_logits(model, [[1, 2, 3]], max_batch_tokens="many")
 
 
 def test_ladder_widths_are_few_and_add_at_most_a_quarter() -> None:

@@ -1,21 +1,22 @@
-"""scripts/benchmark.py: a smoke run on tiny generated datasets, and its argument handling."""
+"""The benchmark package `scripts.bench`: a smoke run on tiny generated datasets, and its argument handling."""
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import HAS_PROC_CHILDREN, is_running, make_corpus, wait_for_children
 
+from scripts.bench import baselines, cli, data, measure, run, workers
+from scripts.bench import report as reporting
+from scripts.bench.jobs import NON_STATIC, Job
+from scripts.bench.processes import child_env, module_command
 from textcnn.errors import TextCNNError
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
 TINY_TEXTCNN = [
     "embedding_dim=16",
     "num_filters=8",
@@ -26,17 +27,6 @@ TINY_TEXTCNN = [
     "lr=0.005",
     "device=cpu",
 ]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_script()
 
 
 def write_csv(path: Path, texts: list[str], labels: list[str]) -> None:
@@ -68,7 +58,7 @@ def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[in
     argv += ["--seeds", "1", "--out", str(out), "--max-test", "100", "--threads", "1", "--matmul-size", "256"]
     for param in TINY_TEXTCNN:
         argv += ["--textcnn-param", param]
-    code = bench.main(argv)
+    code = cli.main(argv)
     report = json.loads((out / "results.json").read_text())
     return code, report, (out / "results.md").read_text(), " ".join(argv)
 
@@ -92,7 +82,7 @@ def test_smoke_run_writes_every_method_and_dataset(smoke) -> None:
     assert report["results"]["nodev"]["tfidf"]["runs"][0]["n_test"] == 100  # --max-test
     # Each worker's peak is its own: not inflated by the driver (this process, torch loaded) it was forked from.
     tfidf_peak = report["results"]["nodev"]["tfidf"]["runs"][0]["peak_rss_mb"]
-    assert tfidf_peak < bench.current_rss_mb()
+    assert tfidf_peak < measure.current_rss_mb()
     assert report["results"]["withdev"]["tfidf"]["runs"][0]["n_test"] == 90
 
 
@@ -101,7 +91,7 @@ def test_baselines_are_sane_on_an_easy_task(smoke) -> None:
     for dataset in ("withdev", "nodev"):
         tfidf = report["results"][dataset]["tfidf"]["runs"][0]
         assert tfidf["accuracy"] >= 0.8, tfidf
-        assert tfidf["best_C"] in bench.TFIDF_C_GRID
+        assert tfidf["best_C"] in baselines.TFIDF_C_GRID
 
 
 def test_textcnn_uses_dev_when_present_and_a_carved_split_otherwise(smoke) -> None:
@@ -136,7 +126,7 @@ def test_efficiency_is_reported_against_the_matmul_peak(smoke) -> None:
 
 def test_report_records_machine_and_command(smoke) -> None:
     _, report, _, argv = smoke
-    assert report["command"] == "python scripts/benchmark.py " + argv
+    assert report["command"] == "python -m scripts.bench " + argv
     for key in ("cpu", "usable_cores", "torch", "torch_threads", "python"):
         assert report["machine"][key]
     assert report["machine"]["torch_threads"] == 1
@@ -156,10 +146,10 @@ def test_commit_stamp_says_dirty_when_the_code_differs_from_the_commit(tmp_path:
     git("add", "model.py")
     git("commit", "-q", "-m", "first")
     head = git("rev-parse", "--short=7", "HEAD")
-    assert bench.git_commit(tmp_path) == head
+    assert measure.git_commit(tmp_path) == head
     (tmp_path / "model.py").write_text("A = 2\n")
-    assert bench.git_commit(tmp_path) == head + "-dirty"
-    assert bench.git_commit(tmp_path / "missing") is None
+    assert measure.git_commit(tmp_path) == head + "-dirty"
+    assert measure.git_commit(tmp_path / "missing") is None
 
 
 def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> None:
@@ -176,76 +166,76 @@ def test_markdown_table_has_one_row_per_method_and_dataset(smoke, capsys) -> Non
 
 
 def test_missing_data_is_one_error_line_and_writes_nothing(tmp_path: Path, capsys) -> None:
-    code = bench.main(["--data-root", str(tmp_path), "--datasets", "mr", "--out", str(tmp_path / "out")])
+    code = cli.main(["--data-root", str(tmp_path), "--datasets", "mr", "--out", str(tmp_path / "out")])
     assert code == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("Error: ") and "mr/train.csv not found" in error and "\n" not in error
     assert not (tmp_path / "out").exists()
-    code = bench.main(["--data-root", str(tmp_path), "--datasets", ",", "--out", str(tmp_path / "out")])
+    code = cli.main(["--data-root", str(tmp_path), "--datasets", ",", "--out", str(tmp_path / "out")])
     assert code == 1 and "--datasets names no dataset" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
 def test_textcnn_params_are_parsed_and_checked() -> None:
-    params = bench.parse_textcnn_params(["kernel_sizes=3,4", "lr=0.01", "device=cpu", "max-vocab=null"])
+    params = run.parse_textcnn_params(["kernel_sizes=3,4", "lr=0.01", "device=cpu", "max-vocab=null"])
     assert params == {"kernel_sizes": (3, 4), "lr": 0.01, "device": "cpu", "max_vocab": None}
     with pytest.raises(TextCNNError, match="key one of"):
-        bench.parse_textcnn_params(["no_such_param=1"])
+        run.parse_textcnn_params(["no_such_param=1"])
     with pytest.raises(TextCNNError):
-        bench.parse_textcnn_params(["seed=1"])  # seeds come from --seeds
+        run.parse_textcnn_params(["seed=1"])  # seeds come from --seeds
     with pytest.raises(TextCNNError):
-        bench.parse_textcnn_params(["epochs"])
-    assert bench.parse_textcnn_params(["kernel_sizes=3"]) == {"kernel_sizes": (3,)}  # one width
+        run.parse_textcnn_params(["epochs"])
+    assert run.parse_textcnn_params(["kernel_sizes=3"]) == {"kernel_sizes": (3,)}  # one width
     with pytest.raises(TextCNNError, match="whole numbers separated by commas"):
-        bench.parse_textcnn_params(["kernel_sizes=3,x"])
+        run.parse_textcnn_params(["kernel_sizes=3,x"])
 
 
 def test_methods_are_checked_and_fasttext_is_skipped_with_a_note_when_missing(monkeypatch) -> None:
-    monkeypatch.setattr(bench, "fasttext_available", lambda: False)
-    methods, notes = bench.resolve_methods(["textcnn", "tfidf", "fasttext"], None)
+    monkeypatch.setattr(baselines, "fasttext_available", lambda: False)
+    methods, notes = run.resolve_methods(["textcnn", "tfidf", "fasttext"], None)
     assert methods == ["textcnn", "tfidf"]
     assert len(notes) == 1 and "fasttext" in notes[0]
     with pytest.raises(TextCNNError, match="unknown method"):
-        bench.resolve_methods(["textcnn", "bert"], None)
+        run.resolve_methods(["textcnn", "bert"], None)
     with pytest.raises(TextCNNError, match="--vectors"):
-        bench.resolve_methods([bench.NON_STATIC], None)
+        run.resolve_methods([NON_STATIC], None)
     with pytest.raises(TextCNNError, match="--vectors"):
-        bench.resolve_methods(["textcnn"], "/no/such/vectors.txt")
+        run.resolve_methods(["textcnn"], "/no/such/vectors.txt")
 
 
 def test_fasttext_baseline_when_installed(data_root: Path) -> None:
     pytest.importorskip("fasttext")
-    job = bench.Job(method="fasttext", dataset="withdev", seed=0, data_root=str(data_root), threads=1)
-    train, dev, test = bench.load_splits(job)
-    result = bench.run_fasttext(job, train, dev, test)
+    job = Job(method="fasttext", dataset="withdev", seed=0, data_root=str(data_root), threads=1)
+    train, dev, test = data.load_splits(job.data_root, job.dataset)
+    result = baselines.run_fasttext(job, train, dev, test)
     assert result["accuracy"] >= 0.8
     assert result["epochs"] == 25
-    assert bench.fasttext_line("Great<br />movie, REALLY!") == "great movie , really !"
+    assert baselines.fasttext_line("Great<br />movie, REALLY!") == "great movie , really !"
 
 
 def test_splits_are_shuffled_identically_for_every_method(data_root: Path) -> None:
-    first = bench.load_split(data_root, "nodev", "train")
-    again = bench.load_split(data_root, "nodev", "train", limit=50)
+    first = data.load_split(data_root, "nodev", "train")
+    again = data.load_split(data_root, "nodev", "train", limit=50)
     assert first.texts[:50] == again.texts and first.labels[:50] == again.labels
     assert len(set(first.labels[:30])) > 1  # the label-sorted file no longer starts with one class
 
 
 def test_a_failing_run_is_recorded_and_shown_not_fatal(data_root: Path, tmp_path: Path) -> None:
-    job = bench.Job(method="tfidf", dataset="gone", seed=0, data_root=str(data_root), threads=1)
-    result = bench.run_job(job, tmp_path)
+    job = Job(method="tfidf", dataset="gone", seed=0, data_root=str(data_root), threads=1)
+    result = workers.run_job(job, tmp_path)
     assert "gone" in result["error"] and (result["dataset"], result["method"]) == ("gone", "tfidf")
-    summary = bench.summarize([result], peak_gflops=1.0)
+    summary = reporting.summarize([result], peak_gflops=1.0)
     assert summary["runs"] == 0 and summary["errors"] == [result["error"]]
     report = {
-        "command": "python scripts/benchmark.py",
+        "command": "python -m scripts.bench",
         "date": "2026-01-01",
-        "machine": bench.machine_info(1),
+        "machine": measure.machine_info(1),
         "matmul_peak_gflops": 1.0,
         "matmul_size": 8,
         "notes": ["fastText skipped"],
         "results": {"gone": {"tfidf": {"runs": [result], "summary": summary}}},
     }
-    markdown = bench.render_markdown(report)
+    markdown = reporting.render_markdown(report)
     assert f"| gone | tfidf | 0 | failed: {result['error']} |" in markdown
     assert "Note: fastText skipped" in markdown
 
@@ -253,10 +243,10 @@ def test_a_failing_run_is_recorded_and_shown_not_fatal(data_root: Path, tmp_path
 def test_parallel_runs_come_back_in_job_order_with_sequential_scores(smoke, data_root: Path, tmp_path: Path) -> None:
     _, report, _, _ = smoke
     jobs = [
-        bench.Job(method="tfidf", dataset=name, seed=0, data_root=str(data_root), threads=1, max_test=100)
+        Job(method="tfidf", dataset=name, seed=0, data_root=str(data_root), threads=1, max_test=100)
         for name in ("withdev", "gone", "nodev")
     ]
-    results = bench.run_jobs(jobs, tmp_path, parallel=3)
+    results = workers.run_jobs(jobs, tmp_path, parallel=3)
     assert [r["dataset"] for r in results] == ["withdev", "gone", "nodev"]
     assert "error" in results[1]
     for result in (results[0], results[2]):
@@ -267,10 +257,13 @@ def test_parallel_runs_come_back_in_job_order_with_sequential_scores(smoke, data
 @pytest.mark.skipif(not HAS_PROC_CHILDREN, reason="reads child processes from Linux /proc")
 def test_sigterm_ends_the_running_workers_too(data_root: Path, tmp_path: Path) -> None:
     slow = ["epochs=500", "patience=500", "batch_size=2", "embedding_dim=8", "num_filters=4", "device=cpu"]
-    command = [sys.executable, str(SCRIPT), "--data-root", str(data_root), "--datasets", "nodev"]
+    command = module_command("scripts.bench", "--data-root", str(data_root), "--datasets", "nodev")
     command += ["--methods", "textcnn", "--seeds", "3", "--parallel", "2", "--threads", "1"]
     command += ["--matmul-size", "64", "--out", str(tmp_path), *[a for p in slow for a in ("--textcnn-param", p)]]
-    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # From another folder: the driver and its workers find this checkout through child_env() alone.
+    driver = subprocess.Popen(
+        command, env=child_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     workers = wait_for_children(driver.pid, 2)
     assert len(workers) == 2  # --parallel 2: two of the three seeds at once
     driver.send_signal(signal.SIGTERM)

@@ -35,16 +35,15 @@ def test_trains_on_cuda_and_the_saved_model_predicts_alike_on_cpu(corpus, test_c
 
 
 def test_benchmark_measures_the_gpu_peak_in_the_autocast_dtype() -> None:
-    from test_benchmark import bench
-
+    from scripts.bench import measure
     from textcnn.devices import autocast_dtype
 
-    gflops, dtype = bench.measure_matmul_peak(1, 4096, repeats=2, device="cuda:0")
+    gflops, dtype = measure.measure_matmul_peak(1, 4096, repeats=2, device="cuda:0")
     assert dtype == str(autocast_dtype(torch.device("cuda", 0))).removeprefix("torch.")
-    cpu_gflops, _ = bench.measure_matmul_peak(1, 512, repeats=2)
+    cpu_gflops, _ = measure.measure_matmul_peak(1, 512, repeats=2)
     assert gflops > 10 * cpu_gflops  # any CUDA GPU's half-precision matmul beats one CPU thread's fp32 by far
-    assert bench.training_device({}) == "cuda:0"
-    assert bench.training_device({"device": "cpu"}) == "cpu"
+    assert measure.training_device({}) == "cuda:0"
+    assert measure.training_device({"device": "cpu"}) == "cpu"
 
 
 def test_fp16_autocast_trains_through_the_grad_scaler(corpus, test_corpus, monkeypatch) -> None:

@@ -1,12 +1,10 @@
-"""scripts/heldout_sweep.py: a real two-worker sweep on a tiny generated dataset."""
+"""scripts.heldout_sweep: a real two-worker sweep on a tiny generated dataset."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,14 +12,14 @@ import pandas as pd
 import pytest
 from conftest import HAS_PROC_CHILDREN, is_running, make_corpus, wait_for_children
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from scripts.bench.processes import child_env, module_command
+
 TINY = ["embedding_dim=8", "num_filters=4", "epochs=2", "batch_size=16", "lr=0.005", "device=cpu"]
 
 
 def sweep_command(*args: str) -> tuple[list[str], dict[str, str]]:
-    """The sweep's command line and an environment in which it imports this checkout's textcnn."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS.parent), os.environ.get("PYTHONPATH", "")])}
-    return [sys.executable, str(SCRIPTS / "heldout_sweep.py"), *args], env
+    """The sweep's command line and an environment in which it imports this checkout's scripts and textcnn."""
+    return module_command("scripts.heldout_sweep", *args), child_env()
 
 
 def run_sweep(*args: str) -> subprocess.CompletedProcess:

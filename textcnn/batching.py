@@ -45,10 +45,10 @@ def inference_batches(
     """
     order = np.argsort(np.asarray(lengths), kind="stable")
     if max_tokens is None:
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        batches: list[np.ndarray] = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         return batches[::-1]
     order = order[::-1]  # longest first: each batch's first text is its longest
-    batches: list[np.ndarray] = []
+    batches = []
     count = previous_size = start = 0
     while start < len(order):
         longest = int(lengths[order[start]])

@@ -351,7 +351,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             embedding_mode=self.embedding_mode,
             freeze_features=self.freeze_features,
         )
-        checkpoint = load_checkpoint(checkpoint_dir) if resume else None
+        checkpoint = load_checkpoint(checkpoint_dir) if resume and checkpoint_dir is not None else None
         device = resolve_device(train_config.device)
         self.process_group_: ProcessGroup = setup_distributed(device)
 
@@ -421,7 +421,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.tokenizer_ = final.tokenizer
         self.vectors_coverage_ = final.vectors_coverage
         self.classes_ = classes
-        self.train_config_ = train_config
+        self.train_config_: TrainConfig | None = train_config
         return self
 
     def _refit(
@@ -474,6 +474,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 truncation=self.truncation,
             )
         pad_id = tokenizer.token_to_id(PAD_TOKEN)
+        assert pad_id is not None, "trained and loaded tokenizers are checked to hold [PAD]"
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
         vectors = None
         if self.vectors is not None:

@@ -13,7 +13,9 @@ from textcnn.errors import TextCNNError
 from textcnn.persistence import to_json_value
 
 
-def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:
+def evaluate_predictions(
+    y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray, classes: Sequence[Any] | np.ndarray
+) -> dict[str, Any]:
     """Metrics dict: accuracy, macro/weighted F1, per-class P/R/F1/support, confusion matrix, n.
 
     Every class of the model gets a per-class row (support 0 when the data lacks it); the F1
@@ -63,7 +65,7 @@ def evaluate_predictions(y_true: Sequence[Any], y_pred: Sequence[Any], classes: 
     }
 
 
-def class_indices(values: Iterable[Any], classes: Sequence[Any]) -> np.ndarray:
+def class_indices(values: Iterable[Any], classes: Sequence[Any] | np.ndarray) -> np.ndarray:
     """Each value's position in `classes`, or -1 for a value that is none of them.
 
     numpy scalars match the Python values they equal (np.float64(0.5) is class 0.5).

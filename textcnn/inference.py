@@ -10,6 +10,7 @@ import torch
 from textcnn.batching import inference_batches, pad_batch
 from textcnn.config import ModelConfig
 from textcnn.devices import autocast
+from textcnn.errors import TextCNNError
 from textcnn.model import TextCNN
 from textcnn.projection import TokenProjection
 from textcnn.sizing import AUTO, is_auto
@@ -47,6 +48,8 @@ def predict_logits(
     device = device or next(model.parameters()).device
     if is_auto(max_batch_tokens):
         max_batch_tokens = cpu_batch_tokens(model.config) if device.type == "cpu" else None
+    elif isinstance(max_batch_tokens, str):
+        raise TextCNNError(f"max_batch_tokens must be a whole number, None or {AUTO!r}, not {max_batch_tokens!r}")
     was_training = model.training
     model.eval()
     out = np.empty((len(sequences), model.config.num_classes), dtype=np.float32)

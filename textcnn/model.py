@@ -47,6 +47,11 @@ class TextCNN(nn.Module):
         self.classifier = nn.Linear(config.feature_dim, config.num_classes)
 
     @property
+    def conv_layers(self) -> list[nn.Conv1d]:
+        """`convs` as the `nn.Conv1d` layers they are (iterating an `nn.ModuleList` is typed as plain Modules)."""
+        return [conv for conv in self.convs if isinstance(conv, nn.Conv1d)]
+
+    @property
     def min_length(self) -> int:
         """Shortest padded input the convolutions accept (the widest kernel)."""
         return max(self.config.kernel_sizes)
@@ -79,7 +84,7 @@ class TextCNN(nn.Module):
         channels_last = embedded.unsqueeze(1).permute(0, 3, 1, 2)
         mask = self.window_mask(input_ids)  # (batch, time, len(kernel_sizes)), 0 or -inf
         pooled = []
-        for group, conv in enumerate(self.convs):
+        for group, conv in enumerate(self.conv_layers):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
             padding = (0, self.edge_padding(group))
             # (batch, num_filters, windows)

@@ -46,7 +46,7 @@ class TokenProjection:
             embeddings[model.config.pad_id] = 0  # padding is zero vectors, as in the convolutions
             self.tables = [
                 torch.einsum("vd,fdk->kvf", embeddings, conv.weight.float()).reshape(-1, conv.out_channels)
-                for conv in model.convs
+                for conv in model.conv_layers
             ]
 
     @staticmethod
@@ -64,7 +64,7 @@ class TokenProjection:
         mask = model.window_mask(input_ids).float()  # (batch, time, groups), 0 or -inf
         vocab_size = model.config.vocab_size
         pooled = []
-        for group, (conv, table) in enumerate(zip(model.convs, self.tables, strict=True)):
+        for group, (conv, table) in enumerate(zip(model.conv_layers, self.tables, strict=True)):
             width, edge = conv.kernel_size[0], model.edge_padding(group)
             ids = F.pad(input_ids, (edge, edge), value=model.config.pad_id) if edge else input_ids
             windows = time + 2 * edge - width + 1
@@ -72,6 +72,7 @@ class TokenProjection:
             rows = ids.unfold(1, width, 1) + offsets  # (batch, windows, width) table rows
             activations = F.embedding_bag(rows.reshape(-1, width), table, mode="sum").view(batch, windows, -1)
             group_mask = mask[:, :windows, group]  # (batch, windows)
+            assert conv.bias is not None  # TextCNN's convolutions have biases
             activations = activations + conv.bias.float() + group_mask.unsqueeze(2)
             pooled.extend(pool_windows(activations, group_mask, dim=1, pooling=model.config.pooling))
         return torch.cat(pooled, dim=1)

@@ -78,14 +78,14 @@ def median_token_count(texts: Sequence[str | None], tokenizer: Tokenizer | None 
     which changes no count below that.
     """
     max_chars = DOCUMENT_MAX_LENGTH * CHARS_PER_TOKEN_BUDGET
-    texts = ["" if text is None else text[:max_chars] for text in texts]
-    if not texts:
+    cut = ["" if text is None else text[:max_chars] for text in texts]
+    if not cut:
         return 0.0
     if tokenizer is not None:
-        counts = [len(encoding.ids) for encoding in tokenizer.encode_batch(texts, add_special_tokens=False)]
+        counts = [len(encoding.ids) for encoding in tokenizer.encode_batch(cut, add_special_tokens=False)]
     else:
         normalizer, pre_tokenizer = build_normalizer(), build_pre_tokenizer()
-        counts = [len(pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))) for text in texts]
+        counts = [len(pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))) for text in cut]
     return float(np.median(counts))
 
 

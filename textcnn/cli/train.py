@@ -255,9 +255,7 @@ def train_command(
             remove_checkpoint(checkpoint_dir)  # a stale run that --overwrite replaces
         stop = StopFlag()
         with stop_on_signals(stop):
-            classifier.fit_dataset(  # type: ignore[arg-type]
-                train, valid, checkpoint_dir=checkpoint_dir, resume=resume, should_stop=stop
-            )
+            classifier.fit_dataset(train, valid, checkpoint_dir=checkpoint_dir, resume=resume, should_stop=stop)
             if not classifier.process_group_.is_main:
                 return
             best = _best_summary(classifier)

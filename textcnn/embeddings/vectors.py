@@ -199,8 +199,8 @@ def load_vectors(
     rows = _binary_rows(path, fmt) if fmt.binary else _text_rows(path, fmt)
     for word, decode in rows:
         rows_read += 1
-        index = exact.get(word)
-        exact_hit = index is not None and priority[index] > _EXACT
+        index = exact.get(word, -1)  # vocabulary ids are >= 0 (checked above)
+        exact_hit = index >= 0 and priority[index] > _EXACT
         lower = word.lower()
         rank = _LOWERCASE if word == lower else _CASE_FOLDED
         targets = [i for i in by_lower.get(lower, ()) if priority[i] > rank]

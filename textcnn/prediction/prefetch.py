@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ _POLL_SECONDS = 0.1
 _JOIN_SECONDS = 5.0
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Yield the items of `items`, produced in a background thread at most `depth` ahead.
 
     An exception raised by the producer is re-raised in the consumer at the point where the item

@@ -30,7 +30,7 @@ import json
 import math
 import random
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,10 +77,10 @@ class RandomState:
     word_dropout: torch.Tensor
 
 
-def capture_random(numpy_state: dict[str, Any], word_dropout: torch.Generator) -> RandomState:
+def capture_random(numpy_state: Mapping[str, Any], word_dropout: torch.Generator) -> RandomState:
     """Snapshot the RNGs now, except the numpy Generator, given as of the epoch's start."""
     return RandomState(
-        numpy=copy.deepcopy(numpy_state),
+        numpy=copy.deepcopy(dict(numpy_state)),
         numpy_global=_plain(np.random.get_state()),
         python=_plain(random.getstate()),
         torch_cpu=torch.get_rng_state(),
