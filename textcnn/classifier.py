@@ -53,6 +53,7 @@ from textcnn.tokenization import (
     tokenize_dataset,
     train_tokenizer,
 )
+from textcnn.training.class_weights import class_weight_vector
 from textcnn.training.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
 from textcnn.training.context import EpochCallback, RunContext, TrainingData, TrainingResult
 from textcnn.training.loop import fit_validated
@@ -174,6 +175,12 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         training time; with validation data given there is nothing to refit on.
     word_dropout : float, default=0.2
         Chance that a training token is replaced by [UNK], in [0, 1).
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the classes in the training loss, as in scikit-learn: None weighs all 1,
+        "balanced" weighs each class by n_samples / (n_classes * its count), a dict maps labels to
+        weights (others weigh 1). For imbalanced data, with `select_metric="macro_f1"`.
+    select_metric : {"accuracy", "macro_f1"}, default="accuracy"
+        The validation score that early stopping and the choice of epochs to average rank by.
     seed : int, default=0
         Seed of the validation split, the initial weights, the batch order and every dropout.
     device : {"auto", "cpu", "cuda", "mps"}, default="auto"
@@ -258,6 +265,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         valid_fraction: float = 0.1,
         refit: bool | str = AUTO,
         word_dropout: float = 0.2,
+        class_weight: str | dict[Any, float] | None = None,
+        select_metric: str = "accuracy",
         seed: int = 0,
         device: str = "auto",
         predict_batch_size: int = 256,
@@ -290,6 +299,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.valid_fraction = valid_fraction
         self.refit = refit
         self.word_dropout = word_dropout
+        self.class_weight = class_weight
+        self.select_metric = select_metric
         self.seed = seed
         self.device = device
         self.predict_batch_size = predict_batch_size
@@ -359,6 +370,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError(
                 f"training data has a single class ({to_json_value(classes[0])!r}); a classifier needs at least two"
             )
+        class_weight_vector(train_config.class_weight, classes, np.searchsorted(classes, train_labels))  # checked now
         carved = valid is None
         if not carved and self.refit is True:
             logger.warning("refit=True has no effect with validation data given: it is never trained on")
@@ -536,7 +548,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             should_stop=phase.should_stop,
             on_checkpoint=writer,
         )
-        data = TrainingData.of(train_ids, train_targets)
+        data = TrainingData.of(
+            train_ids, train_targets, class_weight_vector(train_config.class_weight, phase.classes, train_targets)
+        )
         resume_state = checkpoint.state if checkpoint is not None else None
         if average_epochs is not None:
             result = refit_model(model, data, train_config, context, epochs=average_epochs, resume=resume_state)
@@ -712,6 +726,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 min_freq=self.min_freq,
                 max_vocab=self.max_vocab,
                 word_dropout=self.word_dropout,
+                class_weight=self.class_weight,
+                select_metric=self.select_metric,
                 seed=self.seed,
                 device=self.device,
             )

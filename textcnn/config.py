@@ -25,6 +25,8 @@ TRUNCATIONS = ("head", "tail", "head+tail")
 #: How a filter's activations over a text become features: Kim's max-over-time, or max and mean
 #: side by side (the mean sums evidence spread over a long text; "concat pooling", Howard & Ruder 2018).
 POOLINGS = ("max", "max+mean")
+#: Validation scores that early stopping and the choice of epochs to average can rank epochs by.
+SELECT_METRICS = ("accuracy", "macro_f1")
 
 
 @dataclass
@@ -113,6 +115,10 @@ class TrainConfig:
     word_dropout: float = 0.2  # chance a training token becomes [UNK]: trains [UNK], regularises (+1-2 pts on MR)
     seed: int = 0
     device: str = "auto"
+    # Weighted cross-entropy, scikit-learn's meaning: None (all 1), "balanced" (n / (k * count)), or a
+    # {label: weight} dict; saved with labels as JSON keys (text), matched to classes by their text.
+    class_weight: str | dict[str, float] | None = None
+    select_metric: str = "accuracy"  # ranks validation epochs (early stopping, averaging): SELECT_METRICS
 
     def __post_init__(self) -> None:
         _check_types(
@@ -144,9 +150,33 @@ class TrainConfig:
             raise ValueError("word_dropout must be in [0, 1)")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}")
+        self.class_weight = normalise_class_weight(self.class_weight)
+        if self.select_metric not in SELECT_METRICS:
+            raise ValueError(f"select_metric must be one of {SELECT_METRICS}, not {self.select_metric!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def normalise_class_weight(value: Any) -> str | dict[str, float] | None:
+    """`class_weight` as `TrainConfig` keeps it: None, "balanced", or {label text: positive weight}."""
+    if value is None or value == "balanced":
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, str):
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict of label -> weight, not {value!r}")
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"class_weight must be None, 'balanced' or a non-empty dict of label -> weight, not {value!r}")
+    weights: dict[str, float] = {}
+    for label, weight in value.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating):
+            raise ValueError(f"class_weight[{label!r}] must be a number, not {weight!r}")
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(f"class_weight[{label!r}] must be a finite number > 0, not {weight!r}")
+        key = str(label.item() if hasattr(label, "item") else label)
+        if key in weights:
+            raise ValueError(f"class_weight names the label {key!r} twice")
+        weights[key] = float(weight)
+    return weights
 
 
 def validate_architecture(
