@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.output} exists; choose a new file")
     data = pd.read_csv(args.source, dtype={args.label_column: str}, keep_default_na=False)
     try:
-        smaller = make_imbalanced(data, label_column=args.label_column, label=args.label, keep=args.keep, seed=args.seed)
+        smaller = make_imbalanced(
+            data, label_column=args.label_column, label=args.label, keep=args.keep, seed=args.seed
+        )
     except ValueError as error:
         parser.error(str(error))
     smaller.to_csv(args.output, index=False)

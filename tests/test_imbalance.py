@@ -148,7 +148,23 @@ def test_cli_class_weight_naming_an_unknown_label_leaves_no_model(tmp_path) -> N
     texts, labels = make_corpus(30)
     pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "w.json").write_text('{"spam": 2}', encoding="utf-8")
-    result = run("train", tmp_path / "d.csv", "--out", tmp_path / "m", *CLI_SMALL, "--class-weight", tmp_path / "w.json")
+    result = run(
+        "train", tmp_path / "d.csv", "--out", tmp_path / "m", *CLI_SMALL, "--class-weight", tmp_path / "w.json"
+    )
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("Error: class_weight names labels the training data")
     assert not (tmp_path / "m").exists()
+
+
+def test_a_checkpoint_written_before_these_settings_resumes_with_their_old_values() -> None:
+    from textcnn.training.checkpoint import RunInfo
+
+    now = TrainConfig().to_dict()
+    old = {k: v for k, v in now.items() if k not in ("class_weight", "select_metric", "calibrate")}
+    model = {"vocab_size": 10, "temperature": 1.0}
+    before = RunInfo(model_config={"vocab_size": 10}, train_config=old, classes=[0, 1], data_fingerprint="x")
+    assert before.differences(RunInfo(model_config=model, train_config=now, classes=[0, 1], data_fingerprint="x")) == []
+    changed = RunInfo(
+        model_config=model, train_config={**now, "select_metric": "macro_f1"}, classes=[0, 1], data_fingerprint="x"
+    )
+    assert before.differences(changed) == ["select_metric was 'accuracy', now 'macro_f1'"]

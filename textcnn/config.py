@@ -8,6 +8,7 @@ hyper-parameters and is saved alongside for the record (it is never needed to pr
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,9 @@ class ModelConfig:
     embedding_mode: str = "rand"  # one of EMBEDDING_MODES
     pooling: str = "max"  # one of POOLINGS
     wide_convolution: bool = True  # windows also overlap the edges (Kim 2014 pads k-1 zeros each side): +0.7 TREC
+    # Probabilities are softmax(logits / temperature): fitted on validation data after training
+    # (`textcnn.calibration`); 1 leaves them as the network gives them, as in folders saved before.
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kernel_sizes, str | int) or not all(_is_whole(k) for k in self.kernel_sizes):
@@ -55,8 +59,10 @@ class ModelConfig:
         _check_types(
             self,
             whole=("vocab_size", "num_classes", "embedding_dim", "num_filters", "max_length", "pad_id"),
-            real=("dropout",),
+            real=("dropout", "temperature"),
         )
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, not {self.temperature!r}")
         validate_architecture(
             kernel_sizes=self.kernel_sizes,
             num_filters=self.num_filters,
@@ -119,6 +125,9 @@ class TrainConfig:
     # {label: weight} dict; saved with labels as JSON keys (text), matched to classes by their text.
     class_weight: str | dict[str, float] | None = None
     select_metric: str = "accuracy"  # ranks validation epochs (early stopping, averaging): SELECT_METRICS
+    # Fit a temperature on the validation data after training (`textcnn.calibration`); saved in
+    # ModelConfig.temperature. With a refit, the validated run's temperature is kept.
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
         _check_types(
@@ -151,6 +160,9 @@ class TrainConfig:
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}")
         self.class_weight = normalise_class_weight(self.class_weight)
+        if not isinstance(self.calibrate, bool | np.bool_):
+            raise ValueError(f"calibrate must be True or False, not {self.calibrate!r}")
+        self.calibrate = bool(self.calibrate)
         if self.select_metric not in SELECT_METRICS:
             raise ValueError(f"select_metric must be one of {SELECT_METRICS}, not {self.select_metric!r}")
 

@@ -74,11 +74,11 @@ class ClassWeight(click.ParamType):
         try:
             weights = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            self.fail(f"{value} is not readable JSON ({error}); give an object such as {{\"spam\": 5}}", param, ctx)
+            self.fail(f'{value} is not readable JSON ({error}); give an object such as {{"spam": 5}}', param, ctx)
         try:
             return normalise_class_weight(weights)
         except ValueError as error:
-            self.fail(f"{value}: {error}; give an object such as {{\"spam\": 5}}", param, ctx)
+            self.fail(f'{value}: {error}; give an object such as {{"spam": 5}}', param, ctx)
 
 
 @click.command("train", epilog=EXAMPLES)
@@ -222,6 +222,13 @@ class ClassWeight(click.ParamType):
     show_default=True,
     help="Validation score for early stopping and the epochs to average; macro_f1 suits imbalanced classes.",
 )
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=True,
+    show_default=True,
+    help="Fit a temperature on the validation data after training, so that probabilities match accuracy "
+    "(labels unchanged).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (CPU runs are reproducible).")
 @click.option(
     "--device",
@@ -340,6 +347,8 @@ def _best_summary(classifier: TextCNNClassifier) -> str:
             f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}, "
             f"validation accuracy {classifier.valid_accuracy_:.4f}"
         )
+    if classifier.temperature_ != 1.0:
+        best += f"; calibrated, temperature {classifier.temperature_:.3f}"
     if classifier.refit_:
         epochs = len(classifier.refit_history_)
         best += f"; then refit on all training rows for {epochs} epoch{'' if epochs == 1 else 's'}"

@@ -17,7 +17,7 @@ from textcnn.errors import TextCNNError
 
 
 def class_weight_vector(
-    class_weight: str | dict[str, float] | None, classes: Sequence[Any], targets: np.ndarray
+    class_weight: str | dict[str, float] | None, classes: Sequence[Any] | np.ndarray, targets: np.ndarray
 ) -> np.ndarray | None:
     """One weight per class, in the order of `classes`; None when every class weighs 1.
 

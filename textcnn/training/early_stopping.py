@@ -2,9 +2,10 @@
 
 Epochs are ranked by (validation score, -validation loss): the score is the accuracy, or the
 macro-F1 (`TrainConfig.select_metric`, which on imbalanced data does not reward ignoring a small
-class), and the loss breaks ties between epochs of equal score. Training stops after `patience` epochs without a better one; the
-model then ends with the best epoch's weights, or with the mean of the `average_best` best
-epochs' weights (checkpoint averaging), which is smoother than any single epoch's.
+class), and the loss breaks ties between epochs of equal score. Training stops after `patience`
+epochs without a better one; the model then ends with the best epoch's weights, or with the mean
+of the `average_best` best epochs' weights (checkpoint averaging), which is smoother than any
+single epoch's.
 """
 
 from __future__ import annotations
