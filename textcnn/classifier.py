@@ -17,6 +17,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 
+from textcnn.calibration import fit_temperature
 from textcnn.config import ModelConfig, TrainConfig
 from textcnn.data.loading import LABEL, TEXT, check_one_label_per_row, stratified_split
 from textcnn.devices import ProcessGroup, resolve_device, setup_distributed
@@ -31,7 +32,7 @@ from textcnn.embeddings.transfer import (
 from textcnn.errors import TextCNNError
 from textcnn.estimator_inputs import as_dataset, as_labels, as_texts
 from textcnn.evaluation import class_indices
-from textcnn.inference import predict_probabilities
+from textcnn.inference import predict_logits, softmax
 from textcnn.model import TextCNN
 from textcnn.persistence import SavedModel, load_model_dir, save_model_dir, to_json_value
 from textcnn.projection import projection_for
@@ -54,6 +55,7 @@ from textcnn.tokenization import (
     train_tokenizer,
 )
 from textcnn.training.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
+from textcnn.training.class_weights import class_weight_vector
 from textcnn.training.context import EpochCallback, RunContext, TrainingData, TrainingResult
 from textcnn.training.loop import fit_validated
 from textcnn.training.refit import refit_model
@@ -102,6 +104,7 @@ class _Trained:
     tokenizer: Tokenizer
     result: TrainingResult
     vectors_coverage: dict[str, Any] | None  # `report_coverage` when vectors were used
+    temperature: float | None = None  # fitted on the validation logits (`calibrate`); None when not fitted
 
 
 class TextCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -177,6 +180,16 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         training time; with validation data given there is nothing to refit on.
     word_dropout : float, default=0.2
         Chance that a training token is replaced by [UNK], in [0, 1).
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the classes in the training loss, as in scikit-learn: None weighs all 1,
+        "balanced" weighs each class by n_samples / (n_classes * its count), a dict maps labels to
+        weights (others weigh 1). For imbalanced data, with `select_metric="macro_f1"`.
+    select_metric : {"accuracy", "macro_f1"}, default="accuracy"
+        The validation score that early stopping and the choice of epochs to average rank by.
+    calibrate : bool, default=True
+        Fit a temperature on the validation data after training (temperature scaling), by which
+        `predict_proba` divides the logits; the predicted labels stay the same. With a refit, the
+        temperature of the validated run is kept for the refitted model.
     seed : int, default=0
         Seed of the validation split, the initial weights, the batch order and every dropout.
     device : {"auto", "cpu", "cuda", "mps"}, default="auto"
@@ -197,11 +210,14 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     train_config_ : textcnn.config.TrainConfig
         The training settings used.
     history_ : list of dict
-        One record per validated epoch: epoch, train_loss, valid_loss, valid_accuracy, seconds.
+        One record per validated epoch: epoch, train_loss, valid_loss, valid_accuracy, valid_macro_f1,
+        seconds.
     best_epoch_ : int
         The validated epoch with the best (accuracy, -loss); 0 if training stopped before any.
     averaged_epochs_ : list of int
         The epochs whose weights the validated model averages (empty when it keeps the best one).
+    temperature_ : float
+        The temperature `predict_proba` applies (1 when not calibrated); saved with the model.
     valid_accuracy_ : float
         Validation accuracy of the weights the validated run ended with.
     refit_ : bool
@@ -261,6 +277,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         valid_fraction: float = 0.1,
         refit: bool | str = AUTO,
         word_dropout: float = 0.2,
+        class_weight: str | dict[Any, float] | None = None,
+        select_metric: str = "accuracy",
+        calibrate: bool = True,
         seed: int = 0,
         device: str = "auto",
         predict_batch_size: int = 256,
@@ -293,6 +312,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.valid_fraction = valid_fraction
         self.refit = refit
         self.word_dropout = word_dropout
+        self.class_weight = class_weight
+        self.select_metric = select_metric
+        self.calibrate = calibrate
         self.seed = seed
         self.device = device
         self.predict_batch_size = predict_batch_size
@@ -362,6 +384,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             raise TextCNNError(
                 f"training data has a single class ({to_json_value(classes[0])!r}); a classifier needs at least two"
             )
+        class_weight_vector(train_config.class_weight, classes, np.searchsorted(classes, train_labels))  # checked now
         carved = valid is None
         if not carved and self.refit is True:
             logger.warning("refit=True has no effect with validation data given: it is never trained on")
@@ -418,6 +441,10 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.interrupted_ = validated.result.interrupted
         self.model_ = final.model
+        if validated.temperature is not None:
+            # The refit trains the same epochs on a little more data: its logits are scaled alike.
+            self.model_.config.temperature = validated.temperature
+        self.temperature_ = self.model_.config.temperature
         self.tokenizer_ = final.tokenizer
         self.vectors_coverage_ = final.vectors_coverage
         self.classes_ = classes
@@ -540,7 +567,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             should_stop=phase.should_stop,
             on_checkpoint=writer,
         )
-        data = TrainingData.of(train_ids, train_targets)
+        data = TrainingData.of(
+            train_ids, train_targets, class_weight_vector(train_config.class_weight, phase.classes, train_targets)
+        )
         resume_state = checkpoint.state if checkpoint is not None else None
         if average_epochs is not None:
             result = refit_model(model, data, train_config, context, epochs=average_epochs, resume=resume_state)
@@ -548,22 +577,41 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             valid_data = (valid_ids, np.asarray(valid_targets, dtype=np.int64))
             result = fit_validated(model, data, valid_data, train_config, context, resume=resume_state)
         model.eval()
-        return _Trained(model=model, tokenizer=tokenizer, result=result, vectors_coverage=coverage)
+        temperature = None
+        if average_epochs is None and train_config.calibrate and result.best_epoch:
+            logits = predict_logits(model, valid_ids, batch_size=max(256, train_config.batch_size), device=phase.device)
+            temperature = fit_temperature(logits, valid_targets)
+            logger.log(
+                self.process_group_.log_level,
+                "calibration: temperature %.3f fitted on %d validation rows",
+                temperature,
+                len(valid_ids),
+            )
+        return _Trained(
+            model=model, tokenizer=tokenizer, result=result, vectors_coverage=coverage, temperature=temperature
+        )
 
     # -------------------------------------------------------------- prediction
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
-        """Probabilities of shape (n_samples, n_classes), columns ordered like `classes_`."""
+        """Probabilities of shape (n_samples, n_classes), columns ordered like `classes_`.
+
+        softmax(logits / `temperature_`): calibrated when the model was (`calibrate`).
+        """
+        return softmax(self.predict_logits(X), self.model_.config.temperature)
+
+    def predict_logits(self, X: Iterable[str]) -> np.ndarray:
+        """The network's scores (n_samples, n_classes) before the temperature and the softmax."""
         check_is_fitted(self, "model_")
         batch_size = self._checked_predict_batch_size()
         config = self.model_.config
         ids = encode_batch(self.tokenizer_, as_texts(X), config.max_length, config.truncation)
         projection = projection_for(self.model_, ids)
-        return predict_probabilities(self.model_, ids, batch_size=batch_size, projection=projection)
+        return predict_logits(self.model_, ids, batch_size=batch_size, projection=projection)
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
-        """Labels from `classes_`, one per text."""
+        """Labels from `classes_`, one per text (the temperature never changes which is highest)."""
         check_is_fitted(self, "model_")
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        return self.classes_[self.predict_logits(X).argmax(axis=1)]
 
     def score(self, X: Iterable[str], y: Iterable[Any], sample_weight: Any = None) -> float:
         """Accuracy of `predict(X)` against `y`, for any labels `fit` takes.
@@ -574,7 +622,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         on is never right).
         """
         expected = class_indices(as_labels(y), self.classes_)
-        predicted = self.predict_proba(X).argmax(axis=1)  # already positions in classes_
+        predicted = self.predict_logits(X).argmax(axis=1)  # already positions in classes_
         return float(accuracy_score(expected, predicted, sample_weight=sample_weight))
 
     # ------------------------------------------------------------- persistence
@@ -619,6 +667,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         estimator.model_ = saved.model
         estimator.tokenizer_ = saved.tokenizer
         estimator.classes_ = np.asarray(saved.classes)
+        estimator.temperature_ = config.temperature
         estimator.train_config_ = saved.train_config
         estimator.history_ = [record for record in saved.history if not record.get("refit")]
         estimator.refit_history_ = [record for record in saved.history if record.get("refit")]
@@ -730,6 +779,9 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
                 min_freq=self.min_freq,
                 max_vocab=self.max_vocab,
                 word_dropout=self.word_dropout,
+                class_weight=self.class_weight,
+                select_metric=self.select_metric,
+                calibrate=self.calibrate,
                 seed=self.seed,
                 device=self.device,
             )

@@ -8,6 +8,7 @@ hyper-parameters and is saved alongside for the record (it is never needed to pr
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ TRUNCATIONS = ("head", "tail", "head+tail")
 #: How a filter's activations over a text become features: Kim's max-over-time, or max and mean
 #: side by side (the mean sums evidence spread over a long text; "concat pooling", Howard & Ruder 2018).
 POOLINGS = ("max", "max+mean")
+#: Validation scores that early stopping and the choice of epochs to average can rank epochs by.
+SELECT_METRICS = ("accuracy", "macro_f1")
 
 
 @dataclass
@@ -43,6 +46,9 @@ class ModelConfig:
     embedding_mode: str = "rand"  # one of EMBEDDING_MODES
     pooling: str = "max"  # one of POOLINGS
     wide_convolution: bool = True  # windows also overlap the edges (Kim 2014 pads k-1 zeros each side): +0.7 TREC
+    # Probabilities are softmax(logits / temperature): fitted on validation data after training
+    # (`textcnn.calibration`); 1 leaves them as the network gives them, as in folders saved before.
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kernel_sizes, str | int) or not all(_is_whole(k) for k in self.kernel_sizes):
@@ -53,8 +59,10 @@ class ModelConfig:
         _check_types(
             self,
             whole=("vocab_size", "num_classes", "embedding_dim", "num_filters", "max_length", "pad_id"),
-            real=("dropout",),
+            real=("dropout", "temperature"),
         )
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, not {self.temperature!r}")
         validate_architecture(
             kernel_sizes=self.kernel_sizes,
             num_filters=self.num_filters,
@@ -113,6 +121,13 @@ class TrainConfig:
     word_dropout: float = 0.2  # chance a training token becomes [UNK]: trains [UNK], regularises (+1-2 pts on MR)
     seed: int = 0
     device: str = "auto"
+    # Weighted cross-entropy, scikit-learn's meaning: None (all 1), "balanced" (n / (k * count)), or a
+    # {label: weight} dict; saved with labels as JSON keys (text), matched to classes by their text.
+    class_weight: str | dict[str, float] | None = None
+    select_metric: str = "accuracy"  # ranks validation epochs (early stopping, averaging): SELECT_METRICS
+    # Fit a temperature on the validation data after training (`textcnn.calibration`); saved in
+    # ModelConfig.temperature. With a refit, the validated run's temperature is kept.
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
         _check_types(
@@ -144,9 +159,36 @@ class TrainConfig:
             raise ValueError("word_dropout must be in [0, 1)")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}")
+        self.class_weight = normalise_class_weight(self.class_weight)
+        if not isinstance(self.calibrate, bool | np.bool_):
+            raise ValueError(f"calibrate must be True or False, not {self.calibrate!r}")
+        self.calibrate = bool(self.calibrate)
+        if self.select_metric not in SELECT_METRICS:
+            raise ValueError(f"select_metric must be one of {SELECT_METRICS}, not {self.select_metric!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def normalise_class_weight(value: Any) -> str | dict[str, float] | None:
+    """`class_weight` as `TrainConfig` keeps it: None, "balanced", or {label text: positive weight}."""
+    if value is None or value == "balanced":
+        return value
+    if isinstance(value, str):
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict of label -> weight, not {value!r}")
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"class_weight must be None, 'balanced' or a non-empty dict of label -> weight, not {value!r}")
+    weights: dict[str, float] = {}
+    for label, weight in value.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating):
+            raise ValueError(f"class_weight[{label!r}] must be a number, not {weight!r}")
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(f"class_weight[{label!r}] must be a finite number > 0, not {weight!r}")
+        key = str(label.item() if hasattr(label, "item") else label)
+        if key in weights:
+            raise ValueError(f"class_weight names the label {key!r} twice")
+        weights[key] = float(weight)
+    return weights
 
 
 def validate_architecture(

@@ -9,14 +9,22 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from textcnn.calibration import brier_score, reliability
 from textcnn.errors import TextCNNError
 from textcnn.persistence import to_json_value
 
 
 def evaluate_predictions(
-    y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray, classes: Sequence[Any] | np.ndarray
+    y_true: Sequence[Any] | np.ndarray,
+    y_pred: Sequence[Any] | np.ndarray,
+    classes: Sequence[Any] | np.ndarray,
+    probabilities: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Metrics dict: accuracy, macro/weighted F1, per-class P/R/F1/support, confusion matrix, n.
+
+    With `probabilities` (n, len(classes)) as well: their expected calibration error (`ece`, 15
+    bins), Brier score (`brier`) and the reliability bins (`reliability`), over the scored rows
+    (`textcnn.calibration`).
 
     Every class of the model gets a per-class row (support 0 when the data lacks it); the F1
     averages are scikit-learn's, over the classes in the data or the predictions.
@@ -37,6 +45,9 @@ def evaluate_predictions(
     # Scored as positions in `classes`: scikit-learn refuses labels such as 0.5 / 1.5 ("continuous"),
     # which are classes here like any other.
     y_true, y_pred = true_index[known], class_indices(np.asarray(y_pred)[known], classes)
+    calibration = {}
+    if probabilities is not None:
+        calibration = calibration_metrics(np.asarray(probabilities)[known], np.asarray(y_true))
     labels = np.arange(len(classes))
     # Per class from precision_recall_fscore_support: classification_report's dict also holds the
     # keys "accuracy", "macro avg", "weighted avg" and "micro avg", which a class may be named.
@@ -62,7 +73,14 @@ def evaluate_predictions(
         "confusion_matrix": {"labels": [to_json_value(c) for c in classes], "matrix": matrix.tolist()},
         "n": len(y_true),
         "unseen_labels": dict(unseen),
+        **calibration,
     }
+
+
+def calibration_metrics(probabilities: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    """`ece`, `brier` and `reliability` of `probabilities` for `targets` (positions in their columns)."""
+    bins = reliability(probabilities, targets)
+    return {"ece": bins["ece"], "brier": brier_score(probabilities, targets), "reliability": bins}
 
 
 def class_indices(values: Iterable[Any], classes: Sequence[Any] | np.ndarray) -> np.ndarray:
@@ -90,6 +108,20 @@ def _as_class_values(y_true: np.ndarray, classes: list[Any]) -> np.ndarray:
     return np.asarray([label if label in known else by_text.get(str(label), label) for label in labels], dtype=object)
 
 
+def _calibration_lines(metrics: dict[str, Any]) -> list[str]:
+    if "ece" not in metrics:
+        return []
+    lines = [f"ECE (15 bins) {metrics['ece']:.4f}", f"Brier score  {metrics['brier']:.4f}"]
+    if "uncalibrated" in metrics:
+        before = metrics["uncalibrated"]
+        lines = [
+            f"ECE (15 bins) {metrics['ece']:.4f}  (uncalibrated {before['ece']:.4f}; "
+            f"temperature {metrics['temperature']:.3f})",
+            f"Brier score  {metrics['brier']:.4f}  (uncalibrated {before['brier']:.4f})",
+        ]
+    return lines
+
+
 def format_report(metrics: dict[str, Any]) -> str:
     """A readable text report of `evaluate_predictions` output."""
     labels = [str(label) for label in metrics["confusion_matrix"]["labels"]]
@@ -105,6 +137,7 @@ def format_report(metrics: dict[str, Any]) -> str:
         f"accuracy     {metrics['accuracy']:.4f}  (n={metrics['n']})",
         f"macro F1     {metrics['macro_f1']:.4f}",
         f"weighted F1  {metrics['weighted_f1']:.4f}",
+        *_calibration_lines(metrics),
         "",
         "confusion matrix (rows: true, columns: predicted)",
     ]

@@ -69,7 +69,10 @@ def predict_logits(
     return out
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`, in the logits' dtype."""
+    if temperature != 1.0:
+        logits = logits / np.asarray(temperature, dtype=logits.dtype)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
@@ -82,7 +85,12 @@ def predict_probabilities(
     batch_size: int = 256,
     device: torch.device | None = None,
     projection: TokenProjection | None = None,
+    temperature: float | None = None,
 ) -> np.ndarray:
-    """Class probabilities (n, num_classes), rows in the order of `sequences`."""
+    """Class probabilities (n, num_classes), rows in the order of `sequences`.
+
+    They are softmax(logits / T), with T the model's calibrated `config.temperature` unless
+    `temperature` is given (1 gives the network's own probabilities).
+    """
     logits = predict_logits(model, sequences, batch_size=batch_size, device=device, projection=projection)
-    return softmax(logits)
+    return softmax(logits, model.config.temperature if temperature is None else temperature)

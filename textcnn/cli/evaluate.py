@@ -21,6 +21,7 @@ from textcnn.data.loading import LABEL, TEXT, check_source_options, load_source,
 from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
 from textcnn.evaluation import evaluate_predictions, format_report
+from textcnn.inference import softmax
 from textcnn.persistence import atomic_write_text
 from textcnn.prediction.writers import check_output_path
 
@@ -76,8 +77,16 @@ def evaluate_command(
     dataset = select_columns(
         raw, text_column=text_column, label_column=label_column, source=data, on_bad_rows=on_bad_rows
     )
-    predictions = classifier.predict(dataset[TEXT])
-    metrics = evaluate_predictions(dataset[LABEL], predictions, classifier.classes_)
+    logits = classifier.predict_logits(dataset[TEXT])
+    predictions = classifier.classes_[logits.argmax(axis=1)]
+    temperature = classifier.model_.config.temperature
+    metrics = evaluate_predictions(
+        dataset[LABEL], predictions, classifier.classes_, probabilities=softmax(logits, temperature)
+    )
+    metrics["temperature"] = temperature
+    if temperature != 1.0:  # what calibration changed: the same rows at T = 1
+        plain = evaluate_predictions(dataset[LABEL], predictions, classifier.classes_, probabilities=softmax(logits))
+        metrics["uncalibrated"] = {"ece": plain["ece"], "brier": plain["brier"]}
     if metrics["unseen_labels"]:
         unseen = ", ".join(f"{label} ({count})" for label, count in sorted(metrics["unseen_labels"].items()))
         click.echo(f"Warning: rows with labels the model never saw were not scored: {unseen}", err=True)

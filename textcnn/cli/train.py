@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,7 +22,7 @@ from textcnn.cli.options import (
     text_column_option,
     transfer_options,
 )
-from textcnn.config import POOLINGS, TRUNCATIONS
+from textcnn.config import POOLINGS, SELECT_METRICS, TRUNCATIONS, normalise_class_weight
 from textcnn.data.loading import SPLIT_HINT, check_source_options, load_source, quoting_applies, select_columns
 from textcnn.errors import TextCNNError
 from textcnn.persistence import is_model_dir
@@ -52,7 +54,31 @@ Examples:
   textcnn train reviews.csv --out runs/r --vectors GoogleNews-vectors-negative300.bin.gz --embedding-mode static
   textcnn train new-task.csv --out runs/new --init-from runs/reviews --freeze-features
   textcnn train reviews.csv --out runs/reviews --resume  # continue after Ctrl-C / SIGTERM
+  textcnn train rare-spam.csv --out runs/spam --class-weight balanced --select-metric macro_f1
 """
+
+
+class ClassWeight(click.ParamType):
+    """`--class-weight`: balanced, none, or a JSON file of {label: weight}."""
+
+    name = "balanced|none|FILE.json"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, dict):
+            return value
+        if value in ("none", "balanced"):
+            return None if value == "none" else value
+        path = Path(value)
+        if not path.is_file():
+            self.fail(f"{value!r} is neither 'balanced', 'none' nor a JSON file of label -> weight", param, ctx)
+        try:
+            weights = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            self.fail(f'{value} is not readable JSON ({error}); give an object such as {{"spam": 5}}', param, ctx)
+        try:
+            return normalise_class_weight(weights)
+        except ValueError as error:
+            self.fail(f'{value}: {error}; give an object such as {{"spam": 5}}', param, ctx)
 
 
 @click.command("train", epilog=EXAMPLES)
@@ -182,6 +208,27 @@ Examples:
     help="Without --valid: once the carved 10% has picked the epochs, train again on all rows for them; "
     "auto: for sentences, not documents.",
 )
+@click.option(
+    "--class-weight",
+    type=ClassWeight(),
+    default="none",
+    show_default=True,
+    help="Weigh the loss per class: balanced (n / (classes x count)), none, or a JSON file {label: weight}.",
+)
+@click.option(
+    "--select-metric",
+    type=click.Choice(SELECT_METRICS),
+    default="accuracy",
+    show_default=True,
+    help="Validation score for early stopping and the epochs to average; macro_f1 suits imbalanced classes.",
+)
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=True,
+    show_default=True,
+    help="Fit a temperature on the validation data after training, so that probabilities match accuracy "
+    "(labels unchanged).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (CPU runs are reproducible).")
 @click.option(
     "--device",
@@ -289,12 +336,17 @@ def _best_summary(classifier: TextCNNClassifier) -> str:
     best = f"best epoch {classifier.best_epoch_}"
     if not classifier.best_epoch_:
         return best
-    best += f", validation accuracy {classifier.history_[classifier.best_epoch_ - 1]['valid_accuracy']:.4f}"
+    record = classifier.history_[classifier.best_epoch_ - 1]
+    best += f", validation accuracy {record['valid_accuracy']:.4f}"
+    if classifier.select_metric == "macro_f1":
+        best += f", macro-F1 {record['valid_macro_f1']:.4f}"
     if classifier.averaged_epochs_:
         best += (
             f"; weights averaged over epochs {','.join(map(str, classifier.averaged_epochs_))}, "
             f"validation accuracy {classifier.valid_accuracy_:.4f}"
         )
+    if classifier.temperature_ != 1.0:
+        best += f"; calibrated, temperature {classifier.temperature_:.3f}"
     if classifier.refit_:
         epochs = len(classifier.refit_history_)
         best += f"; then refit on all training rows for {epochs} epoch{'' if epochs == 1 else 's'}"

@@ -74,7 +74,7 @@ class OnnxEngine:
         logits = run_logits(
             session, ids, self.config, batch_size=batch_size, max_batch_tokens=cpu_batch_tokens(self.config)
         )
-        return softmax(logits)
+        return softmax(logits, self.config.temperature)
 
 
 def load_engine(model: TextCNNClassifier | str | Path, engine: str = "torch") -> Engine:

@@ -60,7 +60,9 @@ REQUIRED_FILES = (STATE_FILE, TOKENIZER_FILE, MODEL_FILE, BEST_FILE, RNG_FILE, O
 FILES = (*REQUIRED_FILES, METRICS_FILE, TOP_FILE)
 
 #: Training settings a resumed run may change: they do not alter what a step computes.
-MAY_CHANGE_ON_RESUME = ("epochs", "patience", "device")
+MAY_CHANGE_ON_RESUME = ("epochs", "patience", "device", "calibrate")
+#: Settings added after checkpoints were first written: a checkpoint without one had this value.
+ADDED_SETTINGS = {"class_weight": None, "select_metric": "accuracy", "temperature": 1.0}
 
 Tensors = dict[str, torch.Tensor]
 
@@ -170,8 +172,9 @@ class RunInfo:
             problems.append("the training or validation data differ")
         for before, now in ((self.model_config, other.model_config), (self.train_config, other.train_config)):
             for key in sorted(set(before) | set(now)):
-                if key not in MAY_CHANGE_ON_RESUME and before.get(key) != now.get(key):
-                    problems.append(f"{key} was {before.get(key)!r}, now {now.get(key)!r}")
+                was, new = before.get(key, ADDED_SETTINGS.get(key)), now.get(key, ADDED_SETTINGS.get(key))
+                if key not in MAY_CHANGE_ON_RESUME and was != new:
+                    problems.append(f"{key} was {was!r}, now {new!r}")
         return problems
 
 

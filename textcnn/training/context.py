@@ -52,16 +52,25 @@ class RunContext:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """An encoded training split: token ids per text, integer targets, and the texts' lengths."""
+    """An encoded training split: token ids per text, integer targets, the texts' lengths, and
+    the per-class loss weights (`textcnn.training.class_weights`; None weighs every class 1)."""
 
     sequences: Sequence[Sequence[int]]
     targets: np.ndarray
     lengths: np.ndarray
+    class_weights: np.ndarray | None = None
 
     @classmethod
-    def of(cls, sequences: Sequence[Sequence[int]], targets: np.ndarray) -> TrainingData:
+    def of(
+        cls, sequences: Sequence[Sequence[int]], targets: np.ndarray, class_weights: np.ndarray | None = None
+    ) -> TrainingData:
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-        return cls(sequences=sequences, targets=np.asarray(targets, dtype=np.int64), lengths=lengths)
+        return cls(
+            sequences=sequences,
+            targets=np.asarray(targets, dtype=np.int64),
+            lengths=lengths,
+            class_weights=class_weights,
+        )
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """Early stopping on validation scores, and the averaged weights of the best epochs.
 
-Epochs are ranked by (validation accuracy, -validation loss): the loss breaks ties between
-epochs of equal accuracy. Training stops after `patience` epochs without a better one; the
-model then ends with the best epoch's weights, or with the mean of the `average_best` best
-epochs' weights (checkpoint averaging), which is smoother than any single epoch's.
+Epochs are ranked by (validation score, -validation loss): the score is the accuracy, or the
+macro-F1 (`TrainConfig.select_metric`, which on imbalanced data does not reward ignoring a small
+class), and the loss breaks ties between epochs of equal score. Training stops after `patience`
+epochs without a better one; the model then ends with the best epoch's weights, or with the mean
+of the `average_best` best epochs' weights (checkpoint averaging), which is smoother than any
+single epoch's.
 """
 
 from __future__ import annotations
@@ -44,9 +46,20 @@ class EarlyStopping:
         stopping.top_epochs = list(state.top_epochs)
         return stopping
 
-    def update(self, epoch: int, valid_accuracy: float, valid_loss: float, model: torch.nn.Module) -> None:
-        """Score the weights `model` holds after `epoch`, keeping a copy if they rank high enough."""
-        key = (valid_accuracy, -valid_loss)
+    def update(
+        self,
+        epoch: int,
+        valid_accuracy: float,
+        valid_loss: float,
+        model: torch.nn.Module,
+        *,
+        score: float | None = None,
+    ) -> None:
+        """Score the weights `model` holds after `epoch`, keeping a copy if they rank high enough.
+
+        `score` ranks the epochs (the selection metric); without it, `valid_accuracy` does.
+        """
+        key = (valid_accuracy if score is None else score, -valid_loss)
         improved = key > self.best_key
         if self.average_best > 1 or improved:
             # One CPU copy of this epoch's weights serves both the kept epochs and the best state.

@@ -90,6 +90,9 @@ def run_epoch(
         disable=context.progress_disabled,
     )
     stopped = None
+    class_weights = None
+    if data.class_weights is not None:
+        class_weights = torch.as_tensor(data.class_weights, dtype=torch.float32, device=device)
     for step, batch_indices in enumerate(bar, start=partial.step):
         if _stop_requested(context.should_stop, group, device):
             logger.log(
@@ -102,7 +105,7 @@ def run_epoch(
         if group.world_size > 1:
             _seed_rank_step(config.seed, epoch, step, group.rank, learner.generator)
         inputs, targets = collate_batch(data, batch_indices, learner, config, context)
-        loss = train_step(learner, inputs, targets, config, device)
+        loss = train_step(learner, inputs, targets, config, device, class_weights)
         total_loss += loss.to(total_loss.dtype) * len(batch_indices)
         seen += len(batch_indices)
         if not bar.disable and ((step + 1) % LOSS_DISPLAY_EVERY == 0 or step + 1 == len(batches)):

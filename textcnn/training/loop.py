@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from sklearn.metrics import f1_score
 from torch.nn import functional as F
 
 from textcnn.config import TrainConfig
@@ -71,6 +72,7 @@ def train_model(
     should_stop: Callable[[], bool] | None = None,
     on_checkpoint: CheckpointCallback | None = None,
     average_epochs: Sequence[int] | None = None,
+    class_weights: np.ndarray | None = None,
 ) -> TrainingResult:
     """Fit `model` in place and leave it holding the weights of its best validation epoch.
 
@@ -79,6 +81,7 @@ def train_model(
 
     `show_progress=None` shows a progress bar only when stderr is a terminal. `should_stop` is
     polled before every step: once it answers True, training ends there (`interrupted=True`).
+    `class_weights` (one per class, `textcnn.training.class_weights`) weigh the training loss.
     `on_checkpoint` receives the loop's state after every epoch and on such a stop; passing one
     of those states back as `resume` continues the run exactly where it was.
     """
@@ -91,7 +94,7 @@ def train_model(
         should_stop=should_stop,
         on_checkpoint=on_checkpoint,
     )
-    data = TrainingData.of(train_sequences, train_targets)
+    data = TrainingData.of(train_sequences, train_targets, class_weights)
     if average_epochs:
         return refit_model(model, data, config, context, epochs=average_epochs, resume=resume)
     valid = (valid_sequences, np.asarray(valid_targets, dtype=np.int64))
@@ -144,12 +147,14 @@ def fit_validated(
                     )
                 )
             break
-        valid_accuracy, valid_loss = validate(model, *valid, config, context.device)
+        scores = validation_scores(model, *valid, config, context.device)
+        valid_accuracy, valid_loss = scores["valid_accuracy"], scores["valid_loss"]
         record = {
             "epoch": epoch,
             "train_loss": outcome.train_loss,
             "valid_loss": valid_loss,
             "valid_accuracy": valid_accuracy,
+            "valid_macro_f1": scores["valid_macro_f1"],
             "seconds": outcome.seconds(),
         }
         result.history.append(record)
@@ -163,7 +168,7 @@ def fit_validated(
             record["seconds"],
         )
         context.report(record)
-        stopping.update(epoch, valid_accuracy, valid_loss, model)
+        stopping.update(epoch, valid_accuracy, valid_loss, model, score=scores[f"valid_{config.select_metric}"])
         if context.on_checkpoint is not None:
             context.on_checkpoint(
                 learner.training_state(
@@ -197,6 +202,26 @@ def validate(
     device: torch.device,
 ) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) of `model` on the validation set."""
+    scores = validation_scores(model, sequences, targets, config, device)
+    return scores["valid_accuracy"], scores["valid_loss"]
+
+
+def validation_scores(
+    model: TextCNN,
+    sequences: Sequence[Sequence[int]],
+    targets: np.ndarray,
+    config: TrainConfig,
+    device: torch.device,
+) -> dict[str, float]:
+    """valid_accuracy, valid_macro_f1 and valid_loss (unweighted mean cross-entropy) of `model`.
+
+    The macro-F1 averages over the classes present in `targets` or the predictions (scikit-learn's).
+    """
     logits = predict_logits(model, sequences, batch_size=max(256, config.batch_size), device=device)
     loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(targets)))
-    return float((logits.argmax(axis=1) == targets).mean()), loss
+    predicted = logits.argmax(axis=1)
+    return {
+        "valid_accuracy": float((predicted == targets).mean()),
+        "valid_macro_f1": float(f1_score(targets, predicted, average="macro", zero_division=0)),
+        "valid_loss": loss,
+    }

@@ -117,12 +117,21 @@ def prepare_learner(
 
 
 def train_step(
-    learner: Learner, inputs: torch.Tensor, targets: torch.Tensor, config: TrainConfig, device: torch.device
+    learner: Learner,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    config: TrainConfig,
+    device: torch.device,
+    class_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Forward, cross-entropy, backward, gradient clip, optimiser step, max-norm; the loss, detached."""
+    """Forward, cross-entropy, backward, gradient clip, optimiser step, max-norm; the loss, detached.
+
+    With `class_weights` each row's cross-entropy is multiplied by its class's weight and the batch
+    loss is their weighted mean (torch's `weight` argument).
+    """
     with autocast(device):
         logits = learner.network(inputs)
-    loss = F.cross_entropy(logits.float(), targets)
+    loss = F.cross_entropy(logits.float(), targets, weight=class_weights)
     learner.optimizer.zero_grad(set_to_none=True)
     learner.scaler.scale(loss).backward()
     if config.grad_clip > 0:
