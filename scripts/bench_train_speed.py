@@ -16,9 +16,9 @@ textcnn 3 epochs, plain 3 epochs), so a change of load on a shared machine hits 
 The last tenth of the (shuffled) rows is the validation set of both arms; textcnn gets it as
 `X_valid`, with `refit=False`, so both arms train on exactly the same rows for the same epochs.
 
-    python scripts/bench_train_speed.py ../shared/benchmarks/mr/train.csv
-    python scripts/bench_train_speed.py ../shared/benchmarks/mr/train.csv --rows 2000 --sizes tiny
-    python scripts/bench_train_speed.py ../shared/benchmarks/mr/train.csv --sizes tiny --profile 25
+    python -m scripts.bench_train_speed ../shared/benchmarks/mr/train.csv
+    python -m scripts.bench_train_speed ../shared/benchmarks/mr/train.csv --rows 2000 --sizes tiny
+    python -m scripts.bench_train_speed ../shared/benchmarks/mr/train.csv --sizes tiny --profile 25
 """
 
 from __future__ import annotations
