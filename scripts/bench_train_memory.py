@@ -17,7 +17,7 @@ import time
 from benchmark import current_rss_mb, peak_rss_mb  # this folder is on sys.path when run as a script
 
 from textcnn import TextCNNClassifier
-from textcnn.data.loading import LABEL, TEXT, load_source, select_columns
+from textcnn.data import LABEL, TEXT, load_source, select_columns
 
 
 def main() -> None:

@@ -127,7 +127,7 @@ def load_split(data_root: str | Path, dataset: str, split: str, limit: int | Non
     import datasets
 
     path = split_path(data_root, dataset, split)
-    # As textcnn.data.loading reads CSV (without importing torch): texts such as "NA" stay text.
+    # As textcnn.data.loaders reads CSV (without importing torch): texts such as "NA" stay text.
     table = datasets.load_dataset("csv", data_files=str(path), split="train", keep_default_na=False)
     missing = {"text", "label"} - set(table.column_names)
     if missing:
@@ -177,7 +177,7 @@ def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
 def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[str, Any]:
     """Fit and score TextCNNClassifier; also count its useful FLOPs for the efficiency table."""
     from textcnn import TextCNNClassifier
-    from textcnn.data.loading import stratified_split
+    from textcnn.data import stratified_split
     from textcnn.flops import forward_flops, forward_flops_per_token, training_flops
     from textcnn.inference import predict_logits
     from textcnn.tokenization import encode_batch

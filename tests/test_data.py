@@ -9,7 +9,7 @@ import datasets
 import pandas as pd
 import pytest
 
-from textcnn.data.loading import check_source_options, load_source, select_columns, source_kind, stratified_split
+from textcnn.data import check_source_options, load_source, select_columns, source_kind, stratified_split
 from textcnn.errors import TextCNNError
 
 ROWS = [("good film", "pos"), ("bad film", "neg"), ("NA", "pos"), ("null", "neg")]
@@ -87,7 +87,7 @@ def test_class_folders_name_what_they_skip_and_refuse_binary_files(tmp_path, cap
     (tmp_path / "neg" / "b.txt").write_text("awful", encoding="utf-8")
     (tmp_path / "neg" / "2024").mkdir()
     (tmp_path / "neg" / "2024" / "c.txt").write_text("dull", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="textcnn.data.loading"):
+    with caplog.at_level(logging.WARNING, logger="textcnn.data.loaders"):
         dataset = load(tmp_path)
     assert sorted(dataset["label"]) == ["neg", "pos"]
     assert "2 entries of" in caplog.text
@@ -209,12 +209,12 @@ def test_quoting_none_reads_quote_marks_as_text_in_files_and_data_folders(tmp_pa
     (folder / "train.tsv").write_text(PLAIN_TSV, encoding="utf-8")
     assert select_columns(load_source(folder, quoting="none"))["label"] == ["pos", "neg", "pos"]
     # With CSV quoting (the default), quote marks join lines: said, with the way out.
-    with caplog.at_level(logging.WARNING, logger="textcnn.data.loading"):
+    with caplog.at_level(logging.WARNING, logger="textcnn.data.loaders"):
         assert len(load_source(path)) == 2
     assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text
     assert "pass --quoting none" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="textcnn.data.loading"):
+    with caplog.at_level(logging.WARNING, logger="textcnn.data.loaders"):
         assert len(load_source(folder)) == 2  # a data folder of TSV files is checked too
     assert "train.tsv has 3 data lines but gave 2 rows" in caplog.text
     (tmp_path / "open.tsv").write_text('text\tlabel\nfine\tpos\n"Hello world\tneg\n', encoding="utf-8")
@@ -376,3 +376,16 @@ def test_a_pipe_is_called_a_pipe_not_a_missing_file(tmp_path) -> None:
     os.mkfifo(pipe)  # what `textcnn eval m <(cat test.csv)` passes: /dev/fd/63
     with pytest.raises(TextCNNError, match=r"data\.csv exists but is a pipe, not a regular file: .*save the data"):
         source_kind(pipe)
+
+
+def test_the_data_package_re_exports_its_public_names() -> None:
+    import textcnn.data
+    from textcnn.data import columns, loaders, read_errors, sources
+
+    modules = (columns, loaders, read_errors, sources)
+    for name in textcnn.data.__all__:
+        value = getattr(textcnn.data, name)
+        assert any(getattr(module, name, None) is value for module in modules), name
+    assert textcnn.data.load_source is loaders.load_source
+    with pytest.raises(AttributeError):
+        _ = textcnn.data.no_such_name

@@ -17,7 +17,9 @@ from textcnn.cli.options import (
     quoting_option,
     text_column_option,
 )
-from textcnn.data.loading import LABEL, TEXT, check_source_options, load_source, select_columns
+from textcnn.data.columns import LABEL, TEXT, select_columns
+from textcnn.data.loaders import load_source
+from textcnn.data.sources import check_source_options
 from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
 from textcnn.evaluation import evaluate_predictions, format_report

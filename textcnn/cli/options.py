@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from textcnn.data.loading import BAD_ROW_POLICIES, QUOTING
+from textcnn.data.columns import BAD_ROW_POLICIES
+from textcnn.data.sources import QUOTING
 from textcnn.sizing import AUTO
 
 F = Callable[..., Any]

@@ -21,7 +21,9 @@ from textcnn.cli.options import (
     transfer_options,
 )
 from textcnn.config import POOLINGS, TRUNCATIONS
-from textcnn.data.loading import SPLIT_HINT, check_source_options, load_source, quoting_applies, select_columns
+from textcnn.data.columns import select_columns
+from textcnn.data.loaders import SPLIT_HINT, load_source
+from textcnn.data.sources import check_source_options, quoting_applies
 from textcnn.errors import TextCNNError
 from textcnn.persistence import is_model_dir
 from textcnn.sizing import (

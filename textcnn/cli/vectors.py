@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from textcnn.cli.options import encoding_option, hub_options, quoting_option, text_column_option
-from textcnn.data.loading import TEXT, check_source_options, load_source, select_columns
+from textcnn.data.columns import TEXT, select_columns
+from textcnn.data.loaders import load_source
+from textcnn.data.sources import check_source_options
 from textcnn.devices import refuse_torchrun
 from textcnn.embeddings.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
 from textcnn.errors import TextCNNError

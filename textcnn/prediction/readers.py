@@ -21,18 +21,11 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from textcnn.data.columns import TEXT, value_as_text
 from textcnn.data.json_columns import ABSENT, column_from_values, decoded_values, is_json_column, json_column
-from textcnn.data.loading import (
-    TEXT,
-    check_quoting,
-    data_suffix,
-    explain_read_error,
-    load_file,
-    open_binary,
-    value_as_text,
-    warn_if_quotes_joined_lines,
-    without_bom,
-)
+from textcnn.data.loaders import load_file, warn_if_quotes_joined_lines, without_bom
+from textcnn.data.read_errors import explain_read_error
+from textcnn.data.sources import check_quoting, data_suffix, open_binary
 from textcnn.errors import TextCNNError
 
 STDIN = "-"
@@ -72,7 +65,7 @@ class InputSpec:
     text_column: str = TEXT
     keep_columns: tuple[str, ...] | None = ()
     encoding: str = "utf-8"
-    quoting: str = "csv"  # a key of `textcnn.data.loading.QUOTING`, for CSV/TSV
+    quoting: str = "csv"  # a key of `textcnn.data.sources.QUOTING`, for CSV/TSV
 
     @property
     def label(self) -> str:

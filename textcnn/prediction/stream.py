@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from textcnn.classifier import TextCNNClassifier
-from textcnn.data.loading import TEXT
+from textcnn.data.columns import TEXT
 from textcnn.errors import TextCNNError
 from textcnn.inference import predict_probabilities
 from textcnn.persistence import to_json_value
@@ -82,7 +82,7 @@ def predict_file(
     otherwise). One output row per input row, in input order; see `textcnn.prediction.writers` for
     the columns. `keep_columns` (or `keep_all`) copies input columns to the output; `top_k` lists
     the best labels; `probabilities` adds the full distribution. `quoting="none"` reads CSV/TSV
-    quote marks as text (`textcnn.data.loading.QUOTING`). `num_threads` defaults to the
+    quote marks as text (`textcnn.data.sources.QUOTING`). `num_threads` defaults to the
     available CPU cores (or to OMP_NUM_THREADS when set); torch's setting is restored afterwards.
     `show_progress=None` shows a progress bar on stderr only when it is a terminal.
     """

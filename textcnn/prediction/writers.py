@@ -34,8 +34,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from textcnn.atomic import new_file_mode
+from textcnn.data.columns import value_as_text
 from textcnn.data.json_columns import ABSENT, decoded_values, is_json_column
-from textcnn.data.loading import value_as_text
 from textcnn.errors import TextCNNError
 
 STDOUT = "-"
