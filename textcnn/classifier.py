@@ -30,7 +30,7 @@ from textcnn.embeddings.transfer import (
     load_vectors_for,
     report_coverage,
 )
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 from textcnn.evaluation import class_indices
 from textcnn.inference import predict_probabilities
 from textcnn.model import TextCNN
@@ -713,5 +713,4 @@ def _as_dataset(X: Any, y: Any, names: tuple[str, str] = ("X", "y")) -> datasets
     try:
         return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{names[1]} cannot be stored as one column of labels ({first})") from None
+        raise ValueError(f"{names[1]} cannot be stored as one column of labels ({first_line(error)})") from None

@@ -14,9 +14,8 @@ import numpy as np
 import pyarrow as pa
 from sklearn.model_selection import train_test_split
 
-from textcnn.data.read_errors import first_line
 from textcnn.data.sources import data_suffix, open_binary
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from textcnn.data.columns import LABEL, TEXT
-from textcnn.data.read_errors import explain_read_error, first_line, innermost_cause, not_decodable
+from textcnn.data.read_errors import explain_read_error, innermost_cause, not_decodable
 from textcnn.data.sources import (
     COMPRESSIONS,
     FILE_BUILDERS,
@@ -30,7 +30,7 @@ from textcnn.data.sources import (
     open_binary,
     source_kind,
 )
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import codecs
 from pathlib import Path
 
 from textcnn.data.sources import open_binary
+from textcnn.errors import first_line
 
 
 def explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
@@ -66,8 +67,3 @@ def _find_undecodable(path: Path, encoding: str) -> str | None:
     except OSError:
         return None
     return None
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

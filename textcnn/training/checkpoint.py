@@ -43,7 +43,7 @@ from safetensors.torch import save_file as save_safetensors
 from tokenizers import Tokenizer
 
 from textcnn.atomic import atomic_directory, check_folder_possible, check_replaceable, path_beside
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 from textcnn.persistence import CHECKPOINT_STATE_FILE, holds_only_a_model, is_model_dir, read_json
 from textcnn.tokenization import load_tokenizer, prepare_tokenizer
 
@@ -142,9 +142,8 @@ class TrainingState:
             model.load_state_dict(self.model_state)
             optimizer.load_state_dict(self.optimizer_state)
         except (RuntimeError, ValueError, KeyError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TextCNNError(
-                f"the checkpoint does not fit this model ({first}); start over with --overwrite"
+                f"the checkpoint does not fit this model ({first_line(error)}); start over with --overwrite"
             ) from None
         if self.scaler_state:
             scaler.load_state_dict(self.scaler_state)
