@@ -8,11 +8,10 @@ hyper-parameters and is saved alongside for the record (it is never needed to pr
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 #: Version of the model-directory layout. Bump when a saved key changes meaning.
 FORMAT_VERSION = 1
@@ -25,6 +24,17 @@ TRUNCATIONS = ("head", "tail", "head+tail")
 #: How a filter's activations over a text become features: Kim's max-over-time, or max and mean
 #: side by side (the mean sums evidence spread over a long text; "concat pooling", Howard & Ruder 2018).
 POOLINGS = ("max", "max+mean")
+
+#: "auto" sizes and the sizes they resolve to, for sentences or documents (see `textcnn.sizing`).
+AUTO = "auto"
+
+SENTENCE_MAX_LENGTH = 256
+SENTENCE_NUM_FILTERS = 100  # Kim 2014
+DOCUMENT_MAX_LENGTH = 512
+DOCUMENT_NUM_FILTERS = 300
+#: A median training text this long (in tokens) makes the data "documents". The sentence
+#: benchmarks' medians are 10-24 tokens, IMDB's 217; a paragraph is around 100-150.
+DOCUMENT_MEDIAN_TOKENS = 128
 
 
 @dataclass
@@ -173,7 +183,15 @@ def validate_architecture(
 
 
 def _is_whole(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+    return (isinstance(value, int) or _is_numpy(value, "integer")) and not isinstance(value, bool)
+
+
+def _is_numpy(value: Any, kind: str) -> bool:
+    """Whether `value` is a numpy scalar of `kind` ("integer", "floating"), without importing numpy
+    (the CLI reads this module's choice lists before any heavy import): a numpy value means numpy
+    is imported already."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, getattr(numpy, kind))
 
 
 def _check_types(config: Any, *, whole: Sequence[str], real: Sequence[str]) -> None:
@@ -184,5 +202,5 @@ def _check_types(config: Any, *, whole: Sequence[str], real: Sequence[str]) -> N
             raise ValueError(f"{name} must be a whole number, not {value!r}")
     for name in real:
         value = getattr(config, name)
-        if not (_is_whole(value) or isinstance(value, float | np.floating)):
+        if not (_is_whole(value) or isinstance(value, float) or _is_numpy(value, "floating")):
             raise ValueError(f"{name} must be a number, not {value!r}")

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textcnn.data.columns import (
-        BAD_ROW_POLICIES,
         LABEL,
         TEXT,
         check_one_label_per_row,
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     )
     from textcnn.data.read_errors import explain_read_error
     from textcnn.data.sources import (
+        BAD_ROW_POLICIES,
         COMPRESSIONS,
         FILE_BUILDERS,
         QUOTING,
@@ -78,7 +78,6 @@ __all__ = [
 
 #: Each re-exported name -> the module defining it.
 _MODULE_OF = {
-    "BAD_ROW_POLICIES": "textcnn.data.columns",
     "LABEL": "textcnn.data.columns",
     "TEXT": "textcnn.data.columns",
     "check_one_label_per_row": "textcnn.data.columns",
@@ -96,6 +95,7 @@ _MODULE_OF = {
     "warn_if_quotes_joined_lines": "textcnn.data.loaders",
     "without_bom": "textcnn.data.loaders",
     "explain_read_error": "textcnn.data.read_errors",
+    "BAD_ROW_POLICIES": "textcnn.data.sources",
     "COMPRESSIONS": "textcnn.data.sources",
     "FILE_BUILDERS": "textcnn.data.sources",
     "QUOTING": "textcnn.data.sources",

@@ -14,14 +14,13 @@ import numpy as np
 import pyarrow as pa
 from sklearn.model_selection import train_test_split
 
-from textcnn.data.sources import data_suffix, open_binary
+from textcnn.data.sources import BAD_ROW_POLICIES, data_suffix, open_binary
 from textcnn.errors import TextCNNError, first_line
 
 logger = logging.getLogger(__name__)
 
 TEXT = "text"
 LABEL = "label"
-BAD_ROW_POLICIES = ("error", "skip")
 
 
 def select_columns(
@@ -39,7 +38,7 @@ def select_columns(
     """
     if label_column is not None and label_column == text_column:
         raise TextCNNError(
-            f"--text-column and --label-column both name '{text_column}'; the text and the label must be two columns"
+            f"`text_column` and `label_column` both name '{text_column}'; the text and the label must be two columns"
         )
     wanted = [text_column] + ([label_column] if label_column is not None else [])
     for column in wanted:
@@ -52,7 +51,7 @@ def select_columns(
                 )
             raise TextCNNError(
                 f"{source} has no {kind} column '{column}'; columns are: "
-                f"{', '.join(dataset.column_names)} (choose one with --{kind}-column)"
+                f"{', '.join(dataset.column_names)} (choose one with `{kind}_column`)"
             )
     dataset = dataset.select_columns(wanted)
     if label_column is not None:
@@ -155,7 +154,7 @@ def drop_or_reject_bad_rows(dataset: datasets.Dataset, *, source: str, policy: s
         return kept
     first = _describe_row(source, int(np.flatnonzero(bad)[0]), len(dataset))
     raise TextCNNError(
-        f"{source}: {count} row(s) have a missing text or label (first: {first}); fix them or pass --on-bad-rows skip"
+        f'{source}: {count} row(s) have a missing text or label (first: {first}); fix them or pass `on_bad_rows="skip"`'
     )
 
 

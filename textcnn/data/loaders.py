@@ -35,7 +35,7 @@ from textcnn.errors import TextCNNError, first_line
 logger = logging.getLogger(__name__)
 
 #: The advice ending the error for a dataset folder without the split asked for.
-SPLIT_HINT = "choose one with --split"
+SPLIT_HINT = "choose one with `split`"
 
 
 def load_source(
@@ -92,7 +92,7 @@ def load_file(
         )
     check_quoting(quoting)
     if builder != "csv" and quoting != "csv":
-        raise TextCNNError(f"--quoting applies to CSV/TSV files; {path} is not one: leave it out")
+        raise TextCNNError(f"`quoting` applies to CSV/TSV files; {path} is not one: leave it out")
     if path.stat().st_size == 0:
         raise TextCNNError(f"{path} is empty")
     kwargs: dict[str, Any] = {}
@@ -132,7 +132,7 @@ def warn_if_quotes_joined_lines(paths: list[Path], n_rows: int) -> None:
         where = str(paths[0]) if len(paths) == 1 else f"{paths[0].parent} ({len(paths)} TSV files)"
         logger.warning(
             "%s has %d data lines but gave %d rows: quoted fields span lines (TSV is read with CSV quoting). "
-            "If its quote marks are text, not quoting, pass --quoting none",
+            'If its quote marks are text, not quoting, pass `quoting="none"`',
             where,
             lines,
             n_rows,
@@ -220,7 +220,7 @@ def load_data_folder(
         if quoting != "csv":
             if builder.name != "csv":
                 raise TextCNNError(
-                    f"--quoting applies to CSV/TSV files; {path} holds {builder.name} files: leave it out"
+                    f"`quoting` applies to CSV/TSV files; {path} holds {builder.name} files: leave it out"
                 )
             options["quoting"] = QUOTING[quoting]
         loaded = datasets.load_dataset(str(path), split=split, streaming=streaming, **options)
@@ -260,7 +260,9 @@ def load_class_folders(path: Path, *, encoding: str = "utf-8", errors: str = "st
                     continue
                 data = file.read_bytes()
                 if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and codec.startswith("utf-8"):
-                    raise TextCNNError(f"{file} is UTF-16 (it starts with its byte order mark); pass --encoding utf-16")
+                    raise TextCNNError(
+                        f'{file} is UTF-16 (it starts with its byte order mark); pass `encoding="utf-16"`'
+                    )
                 if b"\0" in data[:8192] and not codecs.lookup(codec).name.startswith(("utf-16", "utf-32")):
                     raise TextCNNError(
                         f"{file} is not a text document (it holds binary data); class folders hold one text "

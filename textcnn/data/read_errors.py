@@ -23,7 +23,7 @@ def explain_read_error(path: Path, error: BaseException, encoding: str) -> str:
         reason += (
             " (a field opens a quote mark that never closes: CSV and TSV fields are read with CSV quoting, so a text "
             'that starts with " must be quoted whole, with its inner quotes doubled; if no field is quoted, '
-            "pass --quoting none)"
+            'pass `quoting="none"`)'
         )
     return f"could not read {path}: {reason}"
 
@@ -42,7 +42,7 @@ def not_decodable(path: Path, encoding: str) -> str:
     where = _find_undecodable(path, encoding)
     return (
         f"{path} is not valid {encoding}{': ' + where if where else ''}; "
-        "pass the file's encoding with --encoding (e.g. --encoding latin-1)"
+        'pass the file\'s `encoding` (e.g. `encoding="latin-1"`)'
     )
 
 

@@ -1,7 +1,7 @@
 """What a data source is: a local file, a saved dataset, a data folder, class folders or a Hub id.
 
-Also the file formats and compressions read, and the CSV quoting rules, which decide what a path
-is and which options apply to it.
+Also the file formats and compressions read, the CSV quoting rules and the bad-row policies. This
+module imports nothing heavy, so that the CLI can offer these choices before importing `datasets`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import IO
 
 from textcnn.errors import TextCNNError
-from textcnn.persistence import looks_like_model_dir
 
 #: Local file suffix -> `datasets` builder name.
 FILE_BUILDERS = {
@@ -32,6 +31,8 @@ COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 #: `""` for a quote inside (RFC 4180, pandas' default); "none" reads every quote mark as text, as
 #: plain TSV files (GLUE's, for one) are written.
 QUOTING = {"csv": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
+#: What loading does with rows whose text or label is missing (`textcnn.data.columns`).
+BAD_ROW_POLICIES = ("error", "skip")
 
 
 def source_kind(source: str | Path) -> str:
@@ -40,12 +41,14 @@ def source_kind(source: str | Path) -> str:
     A name that is no local file or folder but looks like a path is an error here, so that a typo
     is not sent to the Hub.
     """
+    from textcnn.persistence import looks_like_model_dir  # imports torch: not before a source is looked at
+
     path = Path(source)
     if path.is_dir():
         if looks_like_model_dir(path):
             raise TextCNNError(
                 f"{source} is a textcnn model or checkpoint directory, not data: give a data file or folder here "
-                "(a model goes where a command takes MODEL_DIR, or to train's --init-from)"
+                "(a model directory is what prediction, evaluation and `init_from` take)"
             )
         if _is_saved_dataset(path):
             return "saved dataset"
@@ -78,17 +81,17 @@ def _special_file_kind(path: Path) -> str:
 def check_source_options(
     source: str | Path, *, split: str | None, dataset_config: str | None, quoting: str = "csv"
 ) -> None:
-    """Refuse `--split` / `--dataset-config` / `--quoting` given for a source they cannot apply to
+    """Refuse `split` / `dataset_config` / `quoting` given for a source they cannot apply to
     (they were ignored silently: `train a.csv --split test` trained on all of a.csv)."""
     kind = source_kind(source)
     check_quoting_applies(source, kind, quoting)
     single_dataset = kind == "saved dataset" and not (Path(source) / "dataset_dict.json").is_file()
     if split is not None and (kind in ("file", "class folders") or single_dataset):
         what = {"file": "a single file has", "class folders": "class folders have"}.get(kind, "a saved Dataset has")
-        raise TextCNNError(f"--split does not apply to {source} ({what} no named splits); leave --split out")
+        raise TextCNNError(f"`split` does not apply to {source} ({what} no named splits); leave `split` out")
     if dataset_config is not None and kind != "hub":
         raise TextCNNError(
-            f"--dataset-config names a configuration of a Hugging Face Hub dataset; {source} is local: leave it out"
+            f"`dataset_config` names a configuration of a Hugging Face Hub dataset; {source} is local: leave it out"
         )
 
 
@@ -112,7 +115,7 @@ def check_quoting_applies(source: str | Path, kind: str, quoting: str) -> None:
         "saved dataset": "a saved dataset",
         "class folders": "a folder of class folders",
     }.get(kind, "a Hugging Face Hub dataset id")
-    raise TextCNNError(f"--quoting applies to CSV/TSV files; {source} is {what}: leave it out")
+    raise TextCNNError(f"`quoting` applies to CSV/TSV files; {source} is {what}: leave it out")
 
 
 def check_quoting(quoting: str) -> None:
