@@ -19,7 +19,7 @@ def main() -> None:
     try:
         from textcnn.cli.main import cli
 
-        cli(prog_name="textcnn")
+        cli()
     except KeyboardInterrupt:
         sys.stderr.write(f"{ABORTED}\n")
         sys.exit(128 + signal.SIGINT)
