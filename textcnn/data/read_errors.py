@@ -42,7 +42,7 @@ def not_decodable(path: Path, encoding: str) -> str:
     where = _find_undecodable(path, encoding)
     return (
         f"{path} is not valid {encoding}{': ' + where if where else ''}; "
-        'pass the file\'s `encoding` (e.g. `encoding="latin-1"`)'
+        'pass the file\'s encoding with `encoding` (e.g. `encoding="latin-1"`)'
     )
 
 
