@@ -16,7 +16,7 @@ import time
 
 from scripts.bench.measure import current_rss_mb, peak_rss_mb
 from textcnn import TextCNNClassifier
-from textcnn.data.loading import LABEL, TEXT, load_source, select_columns
+from textcnn.data import LABEL, TEXT, load_source, select_columns
 
 
 def main() -> None:

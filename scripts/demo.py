@@ -32,7 +32,7 @@ from pathlib import Path
 from sklearn.model_selection import train_test_split
 
 from textcnn import TextCNNClassifier
-from textcnn.data.loading import load_class_folders
+from textcnn.data import load_class_folders
 from textcnn.evaluation import evaluate_predictions, format_report
 
 EXAMPLES = [

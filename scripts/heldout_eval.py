@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from textcnn import TextCNNClassifier
-from textcnn.data.loading import LABEL, TEXT, load_source, select_columns
+from textcnn.data import LABEL, TEXT, load_source, select_columns
 
 
 def parse_param(text: str) -> tuple[str, object]:

@@ -252,7 +252,8 @@ def test_quiet_fit_prints_no_progress_bars_off_a_terminal(capfd) -> None:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_an_absent_device_is_a_clear_error_in_the_api_words_too(fitted, tmp_path) -> None:
     fitted.save(tmp_path / "m")
-    with pytest.raises(TextCNNError, match=r"device 'cuda' was asked for but no CUDA GPU is visible; use 'auto'"):
+    message = r"device 'cuda' was asked for but no CUDA GPU is visible; use `device=\"auto\"`"
+    with pytest.raises(TextCNNError, match=message):
         TextCNNClassifier.load(tmp_path / "m", device="cuda")
 
 

@@ -274,12 +274,12 @@ def test_single_process_commands_refuse_torchrun_with_several_processes(trained,
 
 def test_under_torchrun_an_unexpected_exception_reaches_torchruns_report_too(tmp_path, monkeypatch) -> None:
     """Not only `Error:` lines: a bug or an out-of-memory error leaves its traceback there as well."""
-    import textcnn.cli.train as train_module
+    import textcnn.data.loaders as loaders  # `textcnn train` imports load_source from here when it runs
 
     def broken(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(train_module, "load_source", broken)
+    monkeypatch.setattr(loaders, "load_source", broken)
     error_file = tmp_path / "error.json"
     monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(error_file))
     write_csv(tmp_path / "train.csv", 30, seed=0)

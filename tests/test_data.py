@@ -9,7 +9,7 @@ import datasets
 import pandas as pd
 import pytest
 
-from textcnn.data.loading import check_source_options, load_source, select_columns, source_kind, stratified_split
+from textcnn.data import check_source_options, load_source, select_columns, source_kind, stratified_split
 from textcnn.errors import TextCNNError
 
 ROWS = [("good film", "pos"), ("bad film", "neg"), ("NA", "pos"), ("null", "neg")]
@@ -87,7 +87,7 @@ def test_class_folders_name_what_they_skip_and_refuse_binary_files(tmp_path, cap
     (tmp_path / "neg" / "b.txt").write_text("awful", encoding="utf-8")
     (tmp_path / "neg" / "2024").mkdir()
     (tmp_path / "neg" / "2024" / "c.txt").write_text("dull", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="textcnn.data.loading"):
+    with caplog.at_level(logging.WARNING, logger="textcnn.data.loaders"):
         dataset = load(tmp_path)
     assert sorted(dataset["label"]) == ["neg", "pos"]
     assert "2 entries of" in caplog.text
@@ -126,12 +126,12 @@ def test_data_folder_rules_split_refusals_and_utf16_documents(tmp_path) -> None:
     (folder / "NOTES.txt").write_text("notes")  # notes beside data files: still a data folder
     (folder / "LICENSE.txt").write_text("licence")
     assert source_kind(folder) == "data folder"
-    with pytest.raises(TextCNNError, match="has no split 'test'; its splits are: train \\(choose one with --split\\)"):
+    with pytest.raises(TextCNNError, match="has no split 'test'; its splits are: train \\(choose one with `split`\\)"):
         load_source(folder, split="test")
 
     saved = tmp_path / "saved"
     datasets.Dataset.from_pandas(frame()).save_to_disk(str(saved))
-    with pytest.raises(TextCNNError, match="--split does not apply to .*a saved Dataset has no named splits"):
+    with pytest.raises(TextCNNError, match="`split` does not apply to .*a saved Dataset has no named splits"):
         check_source_options(saved, split="test", dataset_config=None)
 
     with pytest.raises(TextCNNError, match="file not found"):  # its folder exists: a local name, not a Hub id
@@ -139,7 +139,7 @@ def test_data_folder_rules_split_refusals_and_utf16_documents(tmp_path) -> None:
 
     (tmp_path / "classes" / "pos").mkdir(parents=True)
     (tmp_path / "classes" / "pos" / "a.txt").write_bytes("great film".encode("utf-16"))
-    with pytest.raises(TextCNNError, match="a.txt is UTF-16 .*pass --encoding utf-16"):
+    with pytest.raises(TextCNNError, match='a.txt is UTF-16 .*pass `encoding="utf-16"`'):
         load_source(tmp_path / "classes")
     assert select_columns(load_source(tmp_path / "classes", encoding="utf-16"))["text"] == ["great film"]
 
@@ -172,9 +172,9 @@ def test_txt_file_for_training_says_it_has_no_labels(tmp_path) -> None:
 def test_split_and_dataset_config_are_refused_where_they_cannot_apply(tmp_path) -> None:
     path = tmp_path / "a.csv"
     frame().to_csv(path, index=False)
-    with pytest.raises(TextCNNError, match="--split does not apply to .*a single file has no named splits"):
+    with pytest.raises(TextCNNError, match="`split` does not apply to .*a single file has no named splits"):
         check_source_options(path, split="test", dataset_config=None)
-    with pytest.raises(TextCNNError, match="--dataset-config names a configuration of a Hugging Face Hub dataset"):
+    with pytest.raises(TextCNNError, match="`dataset_config` names a configuration of a Hugging Face Hub dataset"):
         check_source_options(path, split=None, dataset_config="plain_text")
     check_source_options(path, split=None, dataset_config=None)
     assert source_kind("stanfordnlp/imdb") == "hub"  # decided without the network
@@ -209,32 +209,32 @@ def test_quoting_none_reads_quote_marks_as_text_in_files_and_data_folders(tmp_pa
     (folder / "train.tsv").write_text(PLAIN_TSV, encoding="utf-8")
     assert select_columns(load_source(folder, quoting="none"))["label"] == ["pos", "neg", "pos"]
     # With CSV quoting (the default), quote marks join lines: said, with the way out.
-    with caplog.at_level(logging.WARNING, logger="textcnn.data.loading"):
+    with caplog.at_level(logging.WARNING, logger="textcnn.data.loaders"):
         assert len(load_source(path)) == 2
     assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text
-    assert "pass --quoting none" in caplog.text
+    assert 'pass `quoting="none"`' in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="textcnn.data.loading"):
+    with caplog.at_level(logging.WARNING, logger="textcnn.data.loaders"):
         assert len(load_source(folder)) == 2  # a data folder of TSV files is checked too
     assert "train.tsv has 3 data lines but gave 2 rows" in caplog.text
     (tmp_path / "open.tsv").write_text('text\tlabel\nfine\tpos\n"Hello world\tneg\n', encoding="utf-8")
-    with pytest.raises(TextCNNError, match="never closes.*pass --quoting none"):
+    with pytest.raises(TextCNNError, match='never closes.*pass `quoting="none"`'):
         load_source(tmp_path / "open.tsv")
 
 
 def test_quoting_is_refused_where_no_csv_or_tsv_file_is_read(tmp_path) -> None:
     jsonl = tmp_path / "a.jsonl"
     frame().to_json(jsonl, orient="records", lines=True)
-    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; .*a.jsonl is not one"):
+    with pytest.raises(TextCNNError, match="`quoting` applies to CSV/TSV files; .*a.jsonl is not one"):
         check_source_options(jsonl, split=None, dataset_config=None, quoting="none")
-    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; .*a.jsonl is not one"):
+    with pytest.raises(TextCNNError, match="`quoting` applies to CSV/TSV files; .*a.jsonl is not one"):
         load_source(jsonl, quoting="none")
     parquet_folder = tmp_path / "pq"
     (parquet_folder / "data").mkdir(parents=True)
     frame().to_parquet(parquet_folder / "data" / "train-00000-of-00001.parquet")
-    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; .*holds parquet files"):
+    with pytest.raises(TextCNNError, match="`quoting` applies to CSV/TSV files; .*holds parquet files"):
         load_source(parquet_folder, quoting="none")
-    with pytest.raises(TextCNNError, match="--quoting applies to CSV/TSV files; stanfordnlp/imdb is a Hugging Face"):
+    with pytest.raises(TextCNNError, match="`quoting` applies to CSV/TSV files; stanfordnlp/imdb is a Hugging Face"):
         check_source_options("stanfordnlp/imdb", split=None, dataset_config=None, quoting="none")
     with pytest.raises(TextCNNError, match="unknown quoting 'minimal'; use one of csv, none"):
         load_source(jsonl, quoting="minimal")
@@ -310,7 +310,7 @@ def test_class_folder_file_in_another_encoding_names_file_and_line(tmp_path) -> 
     for label, text in {"fr": "un caf\xe9\ncr\xe8me", "en": "a coffee"}.items():
         (tmp_path / label).mkdir()
         (tmp_path / label / "doc.txt").write_bytes(text.encode("latin-1"))
-    with pytest.raises(TextCNNError, match=r"fr/doc\.txt is not valid utf-8: line 1, byte 7 \(0xe9\).*--encoding"):
+    with pytest.raises(TextCNNError, match=r"fr/doc\.txt is not valid utf-8: line 1, byte 7 \(0xe9\).*`encoding`"):
         load_source(tmp_path)
     dataset = load_source(tmp_path, encoding="latin-1")
     assert sorted(dataset["text"]) == ["a coffee", "un caf\xe9\ncr\xe8me"]
@@ -376,3 +376,16 @@ def test_a_pipe_is_called_a_pipe_not_a_missing_file(tmp_path) -> None:
     os.mkfifo(pipe)  # what `textcnn eval m <(cat test.csv)` passes: /dev/fd/63
     with pytest.raises(TextCNNError, match=r"data\.csv exists but is a pipe, not a regular file: .*save the data"):
         source_kind(pipe)
+
+
+def test_the_data_package_re_exports_its_public_names() -> None:
+    import textcnn.data
+    from textcnn.data import columns, loaders, read_errors, sources
+
+    modules = (columns, loaders, read_errors, sources)
+    for name in textcnn.data.__all__:
+        value = getattr(textcnn.data, name)
+        assert any(getattr(module, name, None) is value for module in modules), name
+    assert textcnn.data.load_source is loaders.load_source
+    with pytest.raises(AttributeError):
+        _ = textcnn.data.no_such_name

@@ -195,7 +195,7 @@ def test_keep_all_renames_a_clashing_key_alike_whatever_the_chunking(model_dir, 
 def test_a_plain_tsv_read_with_csv_quoting_warns_in_predict_too(model_dir, tmp_path, caplog) -> None:
     source = tmp_path / "plain.tsv"
     source.write_text('text\n"chef pasta\nstriker goal"\ntech chip\n', encoding="utf-8")
-    with caplog.at_level("WARNING", logger="textcnn.data.loading"):
+    with caplog.at_level("WARNING", logger="textcnn.data.loaders"):
         rows = predict_file(model_dir, source, tmp_path / "out.jsonl")
     assert rows == 2  # the quotes joined two lines
     assert "plain.tsv has 3 data lines but gave 2 rows" in caplog.text

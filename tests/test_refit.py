@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 from textcnn import TextCNNClassifier, TextCNNError
 from textcnn.config import ModelConfig, TrainConfig
-from textcnn.data.loading import stratified_split
+from textcnn.data import stratified_split
 from textcnn.model import TextCNN
 from textcnn.sizing import DOCUMENT_MEDIAN_TOKENS
 from textcnn.training.loop import seed_everything, train_model

@@ -64,14 +64,14 @@ def test_a_failed_run_leaves_no_folder_or_lock_behind(tmp_path) -> None:
 
 SIGTERM_WHILE_LOADING = """
 import os, signal, sys
-import textcnn.cli.train as train
+import textcnn.data.loaders as loaders  # `textcnn train` imports load_source from here when it runs
 from textcnn.cli.main import cli
 
 def load_source(*args, **kwargs):  # a scheduler's kill while the data loads
     os.kill(os.getpid(), signal.SIGTERM)
     raise AssertionError("SIGTERM did not stop the run")
 
-train.load_source = load_source
+loaders.load_source = load_source
 cli(["train", sys.argv[1], "--out", sys.argv[2]])
 """
 

@@ -160,7 +160,7 @@ def test_unreadable_files_fail_with_one_clear_line(tmp_path, table) -> None:
     write_vectors(unrelated, words, matrix, binary=False)
     with pytest.raises(TextCNNError, match="none of the 1 vocabulary words"):
         load_vectors(unrelated, {"zebra": 0}, vocab_size=1)
-    with pytest.raises(TextCNNError, match="7-dimensional vectors but --embedding-dim is 300"):
+    with pytest.raises(TextCNNError, match="7-dimensional vectors but `embedding_dim` is 300"):
         load_vectors(unrelated, {"cat": 0}, vocab_size=1, expected_dim=300)
     bad_gzip = tmp_path / "b.gz"
     bad_gzip.write_bytes(gzip.compress(b"3 2\ncat 1 2\n")[:-12])
@@ -273,7 +273,7 @@ def test_model_dir_is_self_contained_and_keeps_the_mode(models, task, tmp_path) 
 
 def test_embedding_dim_must_match_the_vectors(task) -> None:
     root, (x, y), _ = task
-    with pytest.raises(TextCNNError, match=r"16-dimensional vectors but --embedding-dim is 300"):
+    with pytest.raises(TextCNNError, match=r"16-dimensional vectors but `embedding_dim` is 300"):
         TextCNNClassifier(vectors=str(root / "vectors.bin"), embedding_dim=300, **FAST).fit(x, y)
 
 
@@ -281,7 +281,7 @@ def test_embedding_dim_must_match_the_vectors(task) -> None:
     ("params", "message"),
     [
         ({"embedding_mode": "static"}, "needs pretrained vectors"),
-        ({"freeze_features": True}, "--freeze-features needs --init-from"),
+        ({"freeze_features": True}, "`freeze_features` requires `init_from`"),
         ({"init_from": "somewhere", "tokenizer": "t.json"}, "not both"),
         ({"vectors": "no/such/file.bin"}, "vectors file not found: no/such/file.bin"),
     ],
@@ -348,7 +348,7 @@ def test_init_from_reuses_features_and_trains_a_new_output_layer(source_dir, fit
 
 def test_init_from_refuses_a_different_embedding_size(source_dir) -> None:
     texts, topics = make_corpus(30, seed=7)
-    with pytest.raises(TextCNNError, match="leave --embedding-dim out"):
+    with pytest.raises(TextCNNError, match="leave `embedding_dim` out"):
         TextCNNClassifier(init_from=str(source_dir), **SMALL | {"embedding_dim": 64}).fit(texts, topics)
 
 

@@ -1,6 +1,6 @@
 """Allow `python -m textcnn` (the same as `python -m textcnn.cli` and the `textcnn` command)."""
 
-from textcnn.cli.main import cli
+from textcnn.cli import main
 
 if __name__ == "__main__":
-    cli()
+    main()

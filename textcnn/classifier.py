@@ -19,7 +19,7 @@ from tokenizers import Tokenizer
 
 from textcnn.calibration import fit_temperature
 from textcnn.config import ModelConfig, TrainConfig
-from textcnn.data.loading import LABEL, TEXT, check_one_label_per_row, stratified_split
+from textcnn.data.columns import LABEL, TEXT, check_one_label_per_row, stratified_split
 from textcnn.devices import ProcessGroup, resolve_device, setup_distributed
 from textcnn.embeddings.transfer import (
     check_transfer_options,

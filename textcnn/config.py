@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 #: Version of the model-directory layout. Bump when a saved key changes meaning.
 FORMAT_VERSION = 1
@@ -28,6 +28,17 @@ TRUNCATIONS = ("head", "tail", "head+tail")
 POOLINGS = ("max", "max+mean")
 #: Validation scores that early stopping and the choice of epochs to average can rank epochs by.
 SELECT_METRICS = ("accuracy", "macro_f1")
+
+#: "auto" sizes and the sizes they resolve to, for sentences or documents (see `textcnn.sizing`).
+AUTO = "auto"
+
+SENTENCE_MAX_LENGTH = 256
+SENTENCE_NUM_FILTERS = 100  # Kim 2014
+DOCUMENT_MAX_LENGTH = 512
+DOCUMENT_NUM_FILTERS = 300
+#: A median training text this long (in tokens) makes the data "documents". The sentence
+#: benchmarks' medians are 10-24 tokens, IMDB's 217; a paragraph is around 100-150.
+DOCUMENT_MEDIAN_TOKENS = 128
 
 
 @dataclass
@@ -160,7 +171,7 @@ class TrainConfig:
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}")
         self.class_weight = normalise_class_weight(self.class_weight)
-        if not isinstance(self.calibrate, bool | np.bool_):
+        if not isinstance(self.calibrate, bool) and type(self.calibrate).__name__ != "bool_":  # numpy's too
             raise ValueError(f"calibrate must be True or False, not {self.calibrate!r}")
         self.calibrate = bool(self.calibrate)
         if self.select_metric not in SELECT_METRICS:
@@ -180,9 +191,10 @@ def normalise_class_weight(value: Any) -> str | dict[str, float] | None:
         raise ValueError(f"class_weight must be None, 'balanced' or a non-empty dict of label -> weight, not {value!r}")
     weights: dict[str, float] = {}
     for label, weight in value.items():
-        if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating):
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
             raise ValueError(f"class_weight[{label!r}] must be a number, not {weight!r}")
-        if not (np.isfinite(weight) and weight > 0):
+        number = float(weight)
+        if not (math.isfinite(number) and number > 0):
             raise ValueError(f"class_weight[{label!r}] must be a finite number > 0, not {weight!r}")
         key = str(label.item() if hasattr(label, "item") else label)
         if key in weights:
@@ -215,7 +227,15 @@ def validate_architecture(
 
 
 def _is_whole(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+    return (isinstance(value, int) or _is_numpy(value, "integer")) and not isinstance(value, bool)
+
+
+def _is_numpy(value: Any, kind: str) -> bool:
+    """Whether `value` is a numpy scalar of `kind` ("integer", "floating"), without importing numpy
+    (the CLI reads this module's choice lists before any heavy import): a numpy value means numpy
+    is imported already."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, getattr(numpy, kind))
 
 
 def _check_types(config: Any, *, whole: Sequence[str], real: Sequence[str]) -> None:
@@ -226,5 +246,5 @@ def _check_types(config: Any, *, whole: Sequence[str], real: Sequence[str]) -> N
             raise ValueError(f"{name} must be a whole number, not {value!r}")
     for name in real:
         value = getattr(config, name)
-        if not (_is_whole(value) or isinstance(value, float | np.floating)):
+        if not (_is_whole(value) or isinstance(value, float) or _is_numpy(value, "floating")):
             raise ValueError(f"{name} must be a number, not {value!r}")

@@ -24,11 +24,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda":
         if not torch.cuda.is_available():
-            raise TextCNNError("device 'cuda' was asked for but no CUDA GPU is visible; use 'auto' (--device auto)")
+            raise TextCNNError("device 'cuda' was asked for but no CUDA GPU is visible; use `device=\"auto\"`")
         return torch.device("cuda", _local_rank() if is_distributed() else 0)
     if name == "mps":
         if not torch.backends.mps.is_available():
-            raise TextCNNError("device 'mps' was asked for but MPS is not available; use 'auto' (--device auto)")
+            raise TextCNNError("device 'mps' was asked for but MPS is not available; use `device=\"auto\"`")
         return torch.device("mps")
     if name == "cpu":
         return torch.device("cpu")

@@ -15,8 +15,8 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
-from textcnn.data.loading import LABEL, TEXT
-from textcnn.errors import TextCNNError
+from textcnn.data.columns import LABEL, TEXT
+from textcnn.errors import TextCNNError, first_line
 from textcnn.persistence import to_json_value
 
 
@@ -116,5 +116,5 @@ def as_dataset(X: Any, y: Any, names: tuple[str, str] = ("X", "y")) -> datasets.
     try:
         return datasets.Dataset.from_dict({TEXT: texts, LABEL: labels})
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise ValueError(f"{names[1]} cannot be stored as one column of labels ({first})") from None

@@ -30,7 +30,7 @@ from tokenizers import Tokenizer
 
 from textcnn.atomic import atomic_directory, new_file_mode
 from textcnn.config import FORMAT_VERSION, ModelConfig, TrainConfig
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 from textcnn.model import TextCNN
 from textcnn.tokenization import PAD_TOKEN, load_tokenizer, prepare_tokenizer
 
@@ -172,8 +172,7 @@ def load_model_dir(path: str | Path, *, device: str = "cpu") -> SavedModel:
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
-        raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {first}") from None
+        raise TextCNNError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {first_line(error)}") from None
     model.to(device).eval()
     # Read after the weights, which confirm config.json's vocab_size, so a mismatch blames the tokenizer.
     tokenizer = prepare_tokenizer(load_tokenizer(path / TOKENIZER_FILE))

@@ -17,17 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Tokenizer
 
+from textcnn.config import (
+    AUTO,
+    DOCUMENT_MAX_LENGTH,
+    DOCUMENT_MEDIAN_TOKENS,
+    DOCUMENT_NUM_FILTERS,
+    SENTENCE_MAX_LENGTH,
+    SENTENCE_NUM_FILTERS,
+)
 from textcnn.tokenization import CHARS_PER_TOKEN_BUDGET, build_normalizer, build_pre_tokenizer
 
-AUTO = "auto"
-
-SENTENCE_MAX_LENGTH = 256
-SENTENCE_NUM_FILTERS = 100  # Kim 2014
-DOCUMENT_MAX_LENGTH = 512
-DOCUMENT_NUM_FILTERS = 300
-#: A median training text this long (in tokens) makes the data "documents". The sentence
-#: benchmarks' medians are 10-24 tokens, IMDB's 217; a paragraph is around 100-150.
-DOCUMENT_MEDIAN_TOKENS = 128
 #: Training texts whose tokens are counted: enough for a stable median, cheap on any corpus.
 LENGTH_SAMPLE_SIZE = 1000
 

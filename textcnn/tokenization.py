@@ -22,7 +22,7 @@ from typing import Any
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from textcnn.config import TRUNCATIONS
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -143,7 +143,7 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as error:  # tokenizers raises a bare Exception on bad JSON
-        raise TextCNNError(f"{path} is not a valid tokenizer.json: {_first_line(error)}") from None
+        raise TextCNNError(f"{path} is not a valid tokenizer.json: {first_line(error)}") from None
     if tokenizer.token_to_id(PAD_TOKEN) is None:
         raise TextCNNError(f"{path} has no {PAD_TOKEN} token; add one so texts can be padded")
     # The model's own vocabulary must hold it: `token_to_id` also finds added tokens, but the model
@@ -230,11 +230,6 @@ def _batched(
             batch = []
     if batch:
         yield batch
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def tokenize_dataset(

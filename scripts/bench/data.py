@@ -31,7 +31,7 @@ def load_split(data_root: str | Path, dataset: str, split: str, limit: int | Non
     import datasets
 
     path = split_path(data_root, dataset, split)
-    # As textcnn.data.loading reads CSV (without importing torch): texts such as "NA" stay text.
+    # As textcnn.data.loaders reads CSV (without importing torch): texts such as "NA" stay text.
     table = datasets.load_dataset("csv", data_files=str(path), split="train", keep_default_na=False)
     missing = {"text", "label"} - set(table.column_names)
     if missing:

@@ -18,7 +18,7 @@ FORWARD_TIMING_ROWS = 2000  # test rows timed again through the model alone (kee
 def run_textcnn(job: Job, train: Split, dev: Split | None, test: Split) -> dict[str, Any]:
     """Fit and score TextCNNClassifier; also count its useful FLOPs for the efficiency table."""
     from textcnn import TextCNNClassifier
-    from textcnn.data.loading import stratified_split
+    from textcnn.data import stratified_split
     from textcnn.flops import forward_flops, forward_flops_per_token, training_flops
     from textcnn.inference import predict_logits
     from textcnn.tokenization import encode_batch

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from textcnn.classifier import TextCNNClassifier
 from textcnn.cli.options import (
     bad_rows_option,
     batch_size_option,
@@ -17,13 +16,7 @@ from textcnn.cli.options import (
     quoting_option,
     text_column_option,
 )
-from textcnn.data.loading import LABEL, TEXT, check_source_options, load_source, select_columns
-from textcnn.devices import refuse_torchrun
 from textcnn.errors import TextCNNError
-from textcnn.evaluation import evaluate_predictions, format_report
-from textcnn.inference import softmax
-from textcnn.persistence import atomic_write_text
-from textcnn.prediction.writers import check_output_path
 
 EXAMPLES = """
 \b
@@ -65,6 +58,18 @@ def evaluate_command(
     output: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
+    from textcnn.classifier import TextCNNClassifier
+    from textcnn.cli.libraries import quiet_datasets
+    from textcnn.data.columns import LABEL, TEXT, select_columns
+    from textcnn.data.loaders import load_source
+    from textcnn.data.sources import check_source_options
+    from textcnn.devices import refuse_torchrun
+    from textcnn.evaluation import evaluate_predictions, format_report
+    from textcnn.inference import softmax
+    from textcnn.persistence import atomic_write_text
+    from textcnn.prediction.writers import check_output_path
+
+    quiet_datasets()
     refuse_torchrun("eval")
     check_source_options(data, split=split, dataset_config=dataset_config, quoting=quoting)
     to_stdout = output == "-"

@@ -1,4 +1,10 @@
-"""Entry point: the `textcnn` command group and its error handling."""
+"""The `textcnn` command group and its error handling.
+
+Importing this module imports click and the command modules, not torch, `datasets` or
+scikit-learn: each command imports what it needs when it runs, so that `textcnn --help` is quick.
+The console script is `textcnn.cli:main`, which also turns a Ctrl-C during these imports into exit
+status 130.
+"""
 
 from __future__ import annotations
 
@@ -15,24 +21,35 @@ from typing import Any
 import click
 
 from textcnn import __version__
+from textcnn.cli import ABORTED
+from textcnn.cli.errors import FlagsInMessages, as_flags
 from textcnn.cli.evaluate import evaluate_command
 from textcnn.cli.export import export_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
-from textcnn.devices import is_first_process_on_node
 from textcnn.errors import TextCNNError
 
 
 class TextCNNGroup(click.Group):
     """Turns library errors into one `Error: ...` line and exit status 1, without a traceback; an
-    abort by signal exits with the shell's 128 + N (130 for Ctrl-C), as a graceful stop does."""
+    abort by signal exits with the shell's 128 + N (130 for Ctrl-C), as a graceful stop does. A
+    message names the flags of the command where the library names its Python parameters."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # click itself would say "Aborted!" and exit 1
+            click.echo(ABORTED, err=True)
+            raise click.exceptions.Exit(128 + signal.SIGINT) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return self._invoke(ctx)
         except click.ClickException as error:
             _leave_for_torchrun(f"Error: {error.format_message()}")
+            from textcnn.devices import is_first_process_on_node
+
             if is_first_process_on_node():
                 raise
             # Under torchrun every process runs the same command and mostly meets the same error: the
@@ -51,9 +68,9 @@ class TextCNNGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TextCNNError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(as_flags(str(error))) from None
         except KeyboardInterrupt as error:  # a second Ctrl-C / SIGTERM, or Ctrl-C outside training
-            click.echo("Aborted.", err=True)
+            click.echo(ABORTED, err=True)
             ctx.exit(getattr(error, "exit_code", 128 + signal.SIGINT))
         except BrokenPipeError:
             raise  # `textcnn predict ... | head`: click ends quietly
@@ -78,12 +95,12 @@ def _leave_for_torchrun(message: str) -> None:
 @click.version_option(__version__, prog_name="textcnn")
 def cli() -> None:
     """Convolutional text classification (Kim 2014): train, evaluate, predict; word vectors."""
+    root = logging.getLogger()
+    had_handlers = list(root.handlers)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    import datasets
-
-    datasets.disable_progress_bars()
-    # Read errors reach the user as one `Error:` line; datasets' own error log would repeat them.
-    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    for handler in root.handlers:
+        if handler not in had_handlers:  # the handler this call added, not one of its host's (pytest's)
+            handler.addFilter(FlagsInMessages())
 
 
 cli.add_command(train_command)

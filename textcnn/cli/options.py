@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from textcnn.data.loading import BAD_ROW_POLICIES, QUOTING
-from textcnn.sizing import AUTO
+from textcnn.config import AUTO, EMBEDDING_MODES
+from textcnn.data.sources import BAD_ROW_POLICIES, QUOTING
 
 F = Callable[..., Any]
 
@@ -132,7 +132,7 @@ def transfer_options(f: F) -> F:
     )(f)
     f = click.option(
         "--embedding-mode",
-        type=click.Choice(["rand", "static", "non-static", "multichannel"]),
+        type=click.Choice(EMBEDDING_MODES),
         default=None,
         help="Kim 2014 variant (default: rand without --vectors, non-static with).",
     )(f)

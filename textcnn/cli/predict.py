@@ -11,11 +11,7 @@ from typing import Any
 import click
 
 from textcnn.cli.options import batch_size_option, encoding_option, quoting_option, text_column_option
-from textcnn.devices import refuse_torchrun
-from textcnn.prediction.readers import INPUT_FORMATS
-from textcnn.prediction.stream import CHUNK_ROWS, predict_file
-from textcnn.prediction.writers import OUTPUT_FORMATS
-from textcnn.training.interruption import sigterm_as_exit
+from textcnn.prediction.formats import CHUNK_ROWS, INPUT_FORMATS, OUTPUT_FORMATS
 
 EXAMPLES = """
 \b
@@ -119,6 +115,12 @@ def predict_command(
     columns label, score (label_2, score_2, ... with --top-k, prob_<class> with --probabilities).
     Kept input columns come first; one that clashes with an output column is renamed input_<name>.
     """
+    from textcnn.cli.libraries import quiet_datasets
+    from textcnn.devices import refuse_torchrun
+    from textcnn.prediction.stream import predict_file
+    from textcnn.training.interruption import sigterm_as_exit
+
+    quiet_datasets()
     refuse_torchrun("predict")
     with sigterm_as_exit(), _quiet_broken_pipe():
         rows = predict_file(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from textcnn.classifier import TextCNNClassifier
 from textcnn.cli.options import (
     IntOrAuto,
     KernelSizes,
@@ -22,21 +21,24 @@ from textcnn.cli.options import (
     text_column_option,
     transfer_options,
 )
-from textcnn.config import POOLINGS, SELECT_METRICS, TRUNCATIONS, normalise_class_weight
-from textcnn.data.loading import SPLIT_HINT, check_source_options, load_source, quoting_applies, select_columns
-from textcnn.errors import TextCNNError
-from textcnn.persistence import is_model_dir
-from textcnn.sizing import (
+from textcnn.config import (
     AUTO,
+    DEVICES,
     DOCUMENT_MAX_LENGTH,
     DOCUMENT_MEDIAN_TOKENS,
     DOCUMENT_NUM_FILTERS,
+    OPTIMIZERS,
+    POOLINGS,
+    SELECT_METRICS,
     SENTENCE_MAX_LENGTH,
     SENTENCE_NUM_FILTERS,
+    TRUNCATIONS,
+    normalise_class_weight,
 )
-from textcnn.training.checkpoint import check_output_dir, remove_checkpoint
-from textcnn.training.interruption import StopFlag, sigterm_as_exit, stop_on_signals
-from textcnn.training.run_lock import hold_run_lock
+from textcnn.errors import TextCNNError
+
+if TYPE_CHECKING:
+    from textcnn.classifier import TextCNNClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ class ClassWeight(click.ParamType):
 )
 @click.option(
     "--optimizer",
-    type=click.Choice(["adamw", "adadelta"]),
+    type=click.Choice(OPTIMIZERS),
     default="adamw",
     show_default=True,
     help="adadelta (lr 1.0) reproduces Kim 2014.",
@@ -232,7 +234,7 @@ class ClassWeight(click.ParamType):
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (CPU runs are reproducible).")
 @click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    type=click.Choice(DEVICES),
     default="auto",
     show_default=True,
     help="auto picks cuda > mps > cpu.",
@@ -266,6 +268,17 @@ def train_command(
     A checkpoint is kept in OUT.checkpoint after every epoch. Ctrl-C or SIGTERM stops training
     after the current step and writes the best model so far; rerun with --resume to continue.
     """
+    from textcnn.classifier import TextCNNClassifier
+    from textcnn.cli.libraries import quiet_datasets
+    from textcnn.data.columns import select_columns
+    from textcnn.data.loaders import SPLIT_HINT, load_source
+    from textcnn.data.sources import check_source_options, quoting_applies
+    from textcnn.persistence import is_model_dir
+    from textcnn.training.checkpoint import check_output_dir, remove_checkpoint
+    from textcnn.training.interruption import StopFlag, sigterm_as_exit, stop_on_signals
+    from textcnn.training.run_lock import hold_run_lock
+
+    quiet_datasets()
     # --quoting reads the CSV/TSV files among DATA and --valid (a JSONL --valid beside a plain TSV is
     # fine); given for neither, it is refused as for any other source it cannot apply to. The
     # default needs no look at the sources (each look lists a folder source's files).

@@ -9,9 +9,6 @@ from pathlib import Path
 import click
 
 from textcnn.cli.options import encoding_option, hub_options, quoting_option, text_column_option
-from textcnn.data.loading import TEXT, check_source_options, load_source, select_columns
-from textcnn.devices import refuse_torchrun
-from textcnn.embeddings.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
 from textcnn.errors import TextCNNError
 
 EXAMPLES = """
@@ -74,6 +71,14 @@ def vectors_command(
     text per line. Texts are tokenised like textcnn's tokenizer does. Needs gensim:
     pip install 'textcnn[vectors]'.
     """
+    from textcnn.cli.libraries import quiet_datasets
+    from textcnn.data.columns import TEXT, select_columns
+    from textcnn.data.loaders import load_source
+    from textcnn.data.sources import check_source_options
+    from textcnn.devices import refuse_torchrun
+    from textcnn.embeddings.word2vec import Word2VecSettings, require_gensim, train_word2vec, vectors_output
+
+    quiet_datasets()
     refuse_torchrun("vectors")
     require_gensim()
     logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines drown textcnn's own

@@ -50,16 +50,18 @@ def check_transfer_options(
         raise TextCNNError(f"vectors file not found: {vectors}")
     if init_from is not None:
         if vectors is not None:
-            raise TextCNNError("pass --vectors or --init-from, not both: --init-from reuses the model's embeddings")
+            raise TextCNNError("pass `vectors` or `init_from`, not both: `init_from` reuses the model's embeddings")
         if tokenizer is not None:
-            raise TextCNNError("pass --tokenizer or --init-from, not both: --init-from reuses the model's tokenizer")
+            raise TextCNNError("pass `tokenizer` or `init_from`, not both: `init_from` reuses the model's tokenizer")
         return
     if freeze_features:
-        raise TextCNNError("--freeze-features needs --init-from MODEL_DIR (the features to freeze)")
+        raise TextCNNError("`freeze_features` requires `init_from` (a model directory whose features to freeze)")
     if vectors is None and embedding_mode in PRETRAINED_MODES:
-        raise TextCNNError(f"--embedding-mode {embedding_mode} needs pretrained vectors: pass --vectors PATH")
+        raise TextCNNError(
+            f"`embedding_mode={embedding_mode!r}` needs pretrained vectors: pass `vectors` (a vectors file)"
+        )
     if vectors is not None and embedding_mode == "rand":
-        raise TextCNNError("--embedding-mode rand ignores --vectors; drop one of the two")
+        raise TextCNNError('`embedding_mode="rand"` ignores `vectors`; drop one of the two')
 
 
 def load_source_model(path: str | Path) -> SavedModel:
@@ -112,14 +114,14 @@ def embedding_settings(
         config = source.model.config
         if embedding_dim is not None and embedding_dim != config.embedding_dim:
             raise TextCNNError(
-                f"--init-from model has {config.embedding_dim}-d embeddings but --embedding-dim is {embedding_dim}; "
-                "leave --embedding-dim out"
+                f"the `init_from` model has {config.embedding_dim}-d embeddings but `embedding_dim` is "
+                f"{embedding_dim}; leave `embedding_dim` out"
             )
         mode = embedding_mode or config.embedding_mode
         if (mode == "multichannel") != (config.embedding_mode == "multichannel"):
             raise TextCNNError(
-                f"--init-from model uses embedding mode {config.embedding_mode}; a reused model keeps its "
-                f"number of embedding channels, so --embedding-mode {mode} is not possible"
+                f"the `init_from` model uses embedding mode {config.embedding_mode}; a reused model keeps its "
+                f"number of embedding channels, so `embedding_mode={mode!r}` is not possible"
             )
         logger.info(
             "initialising from a model with %d vocabulary entries, %d-d %s embeddings, kernel sizes %s x %d filters",
@@ -177,4 +179,4 @@ def _copy_features(model: TextCNN, source: TextCNN) -> None:
     state = {name: tensor for name, tensor in source.state_dict().items() if not name.startswith("classifier.")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(not name.startswith("classifier.") for name in missing):
-        raise TextCNNError(f"--init-from model does not fit the new model (missing {missing}, extra {unexpected})")
+        raise TextCNNError(f"the `init_from` model does not fit the new model (missing {missing}, extra {unexpected})")

@@ -179,8 +179,8 @@ def load_vectors(
     fmt = detect_format(path)
     if expected_dim is not None and expected_dim != fmt.dim:
         raise TextCNNError(
-            f"{path} holds {fmt.dim}-dimensional vectors but --embedding-dim is {expected_dim}; "
-            f"pass --embedding-dim {fmt.dim} or leave it out to take the size from the vectors"
+            f"{path} holds {fmt.dim}-dimensional vectors but `embedding_dim` is {expected_dim}; "
+            f"pass `embedding_dim={fmt.dim}` or leave it out to take the size from the vectors"
         )
     exact: dict[str, int] = {}
     by_lower: dict[str, list[int]] = {}

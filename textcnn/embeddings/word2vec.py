@@ -136,7 +136,7 @@ def train_word2vec(texts: Iterable[str | None], out: str | Path, settings: Word2
         model.build_vocab(corpus_file=str(corpus_file))
         if len(model.wv) == 0:
             raise TextCNNError(
-                f"no word occurs {settings.min_count} times in the corpus; lower --min-count or use more text"
+                f"no word occurs {settings.min_count} times in the corpus; lower `min_count` or use more text"
             )
         model.train(
             corpus_file=str(corpus_file),

@@ -46,7 +46,7 @@ from textcnn import __version__
 from textcnn.atomic import atomic_directory
 from textcnn.batching import inference_batches, pad_batch
 from textcnn.config import FORMAT_VERSION, ModelConfig
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 from textcnn.export.graph import ExportGraph
 from textcnn.inference import predict_logits
 from textcnn.model import TextCNN
@@ -425,7 +425,7 @@ def open_session(path: Path, *, num_threads: int | None) -> Any:
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types (InvalidProtobuf, Fail, ...)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise TextCNNError(
             f"{path} is corrupt or not a valid ONNX model (onnxruntime: {first}); export the model again "
             "with `textcnn export`"

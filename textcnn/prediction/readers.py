@@ -21,23 +21,15 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from textcnn.data.columns import TEXT, value_as_text
 from textcnn.data.json_columns import ABSENT, column_from_values, decoded_values, is_json_column, json_column
-from textcnn.data.loading import (
-    TEXT,
-    check_quoting,
-    data_suffix,
-    explain_read_error,
-    load_file,
-    open_binary,
-    value_as_text,
-    warn_if_quotes_joined_lines,
-    without_bom,
-)
+from textcnn.data.loaders import load_file, warn_if_quotes_joined_lines, without_bom
+from textcnn.data.read_errors import explain_read_error
+from textcnn.data.sources import check_quoting, data_suffix, open_binary
 from textcnn.errors import TextCNNError
+from textcnn.prediction.formats import INPUT_FORMATS
 
 STDIN = "-"
-#: Input format -> its file suffix (for csv, tsv and parquet, the one whose `datasets` builder reads it).
-INPUT_FORMATS = {"txt": ".txt", "csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 STDIN_FORMATS = ("txt", "jsonl")
 #: Formats read line by line here, from a file or stdin; the others go through `datasets`.
 LINE_FORMATS = ("txt", "jsonl")
@@ -72,7 +64,7 @@ class InputSpec:
     text_column: str = TEXT
     keep_columns: tuple[str, ...] | None = ()
     encoding: str = "utf-8"
-    quoting: str = "csv"  # a key of `textcnn.data.loading.QUOTING`, for CSV/TSV
+    quoting: str = "csv"  # a key of `textcnn.data.sources.QUOTING`, for CSV/TSV
 
     @property
     def label(self) -> str:
@@ -109,10 +101,10 @@ def resolve_input(
         if not fmt:
             raise TextCNNError(
                 f"cannot tell the format of {path} from its suffix; "
-                f"name it .txt/.csv/.tsv/.jsonl/.parquet or pass --input-format"
+                f"name it .txt/.csv/.tsv/.jsonl/.parquet or pass `input_format`"
             )
     if quoting != "csv" and fmt not in ("csv", "tsv"):
-        raise TextCNNError(f"--quoting applies to CSV/TSV input, not to {fmt}: leave it out")
+        raise TextCNNError(f"`quoting` applies to CSV/TSV input, not to {fmt}: leave it out")
     keep = None if keep_columns is None else tuple(dict.fromkeys(keep_columns))
     if fmt == "txt":  # a text file has exactly one column, named "text"; naming it keeps it in an empty output
         text_column = TEXT
@@ -127,7 +119,7 @@ def read_chunks(spec: InputSpec, chunk_rows: int) -> Iterator[InputChunk]:
     (null) there, and only a kept column that no row of the whole input has is an error, raised at
     the end (the output is written atomically, so nothing is left half-written). So is a text
     column missing from later chunks; one missing from the first chunk is an error at once (most
-    likely a wrong --text-column, better said before the whole input is read).
+    likely a wrong `text_column`, better said before the whole input is read).
     """
     seen: set[str] = set()
     for number, table in enumerate(_tables(spec, chunk_rows)):
@@ -139,7 +131,7 @@ def read_chunks(spec: InputSpec, chunk_rows: int) -> Iterator[InputChunk]:
     if spec.format == "jsonl" and never and seen:
         raise TextCNNError(
             f"no row of {spec.label} has the column '{never[0]}' to keep; keys are: {', '.join(sorted(seen))} "
-            "(fix --keep-columns)"
+            "(fix `keep_columns`)"
         )
 
 
@@ -197,7 +189,7 @@ def _stream_options(spec: InputSpec, chunk_rows: int) -> dict[str, Any]:
 
 
 def with_every_json_key(spec: InputSpec) -> InputSpec:
-    """For `--keep-all` from a JSON-lines file: keep every key of the whole file, in first-seen order.
+    """For `keep_all` from a JSON-lines file: keep every key of the whole file, in first-seen order.
 
     Output formats with a fixed set of columns (CSV, TSV, Parquet) write their header with the
     first chunk, so a key that first appears in a later chunk would have no column; and a key
@@ -250,7 +242,7 @@ def _decoded_lines(text: io.TextIOWrapper, spec: InputSpec) -> Iterator[str]:
         if spec.source != STDIN:  # a file can be read again to find the line, as for .csv
             raise TextCNNError(explain_read_error(Path(spec.source), error, spec.encoding)) from None
         raise TextCNNError(
-            f"stdin is not valid {spec.encoding} (byte {error.start} of a block); pass --encoding"
+            f"stdin is not valid {spec.encoding} (byte {error.start} of a block); pass its `encoding`"
         ) from None
 
 
@@ -306,7 +298,7 @@ def _to_chunk(table: pa.Table, spec: InputSpec) -> InputChunk:
     if spec.text_column not in names:
         raise TextCNNError(
             f"{spec.label} has no text column '{spec.text_column}'; columns are: {', '.join(names)} "
-            "(choose one with --text-column)"
+            "(choose one with `text_column`)"
         )
     if spec.keep_columns is None:
         kept: pa.Table | None = table
@@ -315,7 +307,7 @@ def _to_chunk(table: pa.Table, spec: InputSpec) -> InputChunk:
         if missing:
             raise TextCNNError(
                 f"{spec.label} has no column '{missing[0]}' to keep; columns are: {', '.join(names)} "
-                "(fix --keep-columns)"
+                "(fix `keep_columns`)"
             )
         kept = table.select(list(spec.keep_columns))
     else:
@@ -334,6 +326,6 @@ def _texts(field: pa.Field, column: pa.ChunkedArray, spec: InputSpec) -> list[st
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise TextCNNError(
                 f"{spec.label}: text column '{spec.text_column}' holds {column.type}, not text; "
-                "choose another with --text-column"
+                "choose another with `text_column`"
             ) from None
     return column.to_pylist()

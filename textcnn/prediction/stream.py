@@ -29,18 +29,16 @@ import torch
 from tqdm.auto import tqdm
 
 from textcnn.classifier import TextCNNClassifier
-from textcnn.data.loading import TEXT
+from textcnn.data.columns import TEXT
 from textcnn.errors import TextCNNError
 from textcnn.persistence import to_json_value
 from textcnn.prediction.engines import Engine, load_engine
+from textcnn.prediction.formats import CHUNK_ROWS
 from textcnn.prediction.prefetch import prefetch
 from textcnn.prediction.readers import InputChunk, InputSpec, read_chunks, resolve_input, with_every_json_key
 from textcnn.prediction.writers import atomic_output, check_output_path, make_writer, resolve_output_format
 from textcnn.tokenization import encode_batch
 
-#: Rows read, tokenised and sorted together; large enough for well-filled length buckets, small
-#: enough that a few chunks in flight take little memory.
-CHUNK_ROWS = 8192
 #: Chunks tokenised ahead of the model.
 PREFETCH_CHUNKS = 2
 
@@ -81,17 +79,17 @@ def predict_file(
     otherwise). One output row per input row, in input order; see `textcnn.prediction.writers` for
     the columns. `keep_columns` (or `keep_all`) copies input columns to the output; `top_k` lists
     the best labels; `probabilities` adds the full distribution. `quoting="none"` reads CSV/TSV
-    quote marks as text (`textcnn.data.loading.QUOTING`). `num_threads` defaults to the
+    quote marks as text (`textcnn.data.sources.QUOTING`). `num_threads` defaults to the
     available CPU cores (or to OMP_NUM_THREADS when set); torch's setting is restored afterwards.
     `show_progress=None` shows a progress bar on stderr only when it is a terminal. `engine="onnx"`
     runs `model`, a folder written by `textcnn export`, with onnxruntime (`textcnn.prediction.engines`).
     """
     if top_k < 1:
-        raise TextCNNError("--top-k must be >= 1")
+        raise TextCNNError("`top_k` must be >= 1")
     fmt = resolve_output_format(output_path, output_format)
     check_output_path(output_path)
     if str(output_path) != "-" and str(input_path) != "-" and _same_file(input_path, output_path):
-        raise TextCNNError(f"--output {output_path} is the input file; choose another output")
+        raise TextCNNError(f"`output_path` {output_path} is the input file; choose another output")
     spec = _input_spec(input_path, input_format, text_column, keep_columns, keep_all, encoding, quoting)
     # Every column known before the first row is written: CSV/TSV/Parquet fix their header then, and
     # a key renamed for clashing with an output column (label -> input_label) is renamed the same
@@ -164,7 +162,7 @@ def _input_spec(
     quoting: str,
 ) -> InputSpec:
     if keep_all and keep_columns:
-        raise TextCNNError("use either --keep-columns or --keep-all, not both")
+        raise TextCNNError("use either `keep_columns` or `keep_all`, not both")
     return resolve_input(
         input_path,
         input_format=input_format,
@@ -240,7 +238,7 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
     """Run with `num_threads` torch intra-op threads, restoring the previous setting after."""
     wanted = default_num_threads() if num_threads is None else num_threads
     if wanted < 1:
-        raise TextCNNError("--num-threads must be >= 1")
+        raise TextCNNError("`num_threads` must be >= 1")
     previous = torch.get_num_threads()
     if wanted != previous:
         torch.set_num_threads(wanted)

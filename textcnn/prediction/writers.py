@@ -34,12 +34,12 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from textcnn.atomic import new_file_mode
+from textcnn.data.columns import value_as_text
 from textcnn.data.json_columns import ABSENT, decoded_values, is_json_column
-from textcnn.data.loading import value_as_text
 from textcnn.errors import TextCNNError
+from textcnn.prediction.formats import OUTPUT_FORMATS
 
 STDOUT = "-"
-OUTPUT_FORMATS = ("jsonl", "csv", "tsv", "parquet")
 _SUFFIX_FORMATS = {
     ".jsonl": "jsonl",
     ".json": "jsonl",
@@ -62,7 +62,7 @@ def resolve_output_format(output: str | Path, output_format: str | None = None) 
     fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower())
     if fmt is None:
         raise TextCNNError(
-            f"cannot tell the output format from '{output}'; name it .jsonl/.csv/.tsv/.parquet or pass --output-format"
+            f"cannot tell the output format from '{output}'; name it .jsonl/.csv/.tsv/.parquet or pass `output_format`"
         )
     return fmt
 
@@ -73,7 +73,7 @@ def check_output_path(output: str | Path) -> None:
         return
     target = Path(output)
     if target.is_dir():
-        raise TextCNNError(f"--output {target} is a directory; give a file name")
+        raise TextCNNError(f"`output` {target} is a directory; give a file name")
     if not target.parent.exists():
         raise TextCNNError(f"output folder does not exist: {target.parent}")
 
@@ -89,7 +89,7 @@ def atomic_output(output: str | Path) -> Iterator[IO[bytes]]:
         sys.stdout.flush()
         buffer = getattr(sys.stdout, "buffer", None)
         if buffer is None:
-            raise TextCNNError("stdout does not accept bytes here; pass --output FILE")
+            raise TextCNNError("stdout does not accept bytes here; pass a file as `output`")
         yield buffer
         buffer.flush()
         return
@@ -329,7 +329,7 @@ class TableWriter:
         if extra:
             raise TextCNNError(
                 f"input column '{extra[0]}' first appears after row {self.rows}, so it cannot join the "
-                f"{self.format} output; write JSONL or list the columns with --keep-columns"
+                f"{self.format} output; write JSONL or list the columns with `keep_columns`"
             )
         arrays = []
         for field in self.schema:

@@ -43,7 +43,7 @@ from safetensors.torch import save_file as save_safetensors
 from tokenizers import Tokenizer
 
 from textcnn.atomic import atomic_directory, check_folder_possible, check_replaceable, path_beside
-from textcnn.errors import TextCNNError
+from textcnn.errors import TextCNNError, first_line
 from textcnn.persistence import CHECKPOINT_STATE_FILE, holds_only_a_model, is_model_dir, read_json
 from textcnn.tokenization import load_tokenizer, prepare_tokenizer
 
@@ -144,9 +144,8 @@ class TrainingState:
             model.load_state_dict(self.model_state)
             optimizer.load_state_dict(self.optimizer_state)
         except (RuntimeError, ValueError, KeyError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TextCNNError(
-                f"the checkpoint does not fit this model ({first}); start over with --overwrite"
+                f"the checkpoint does not fit this model ({first_line(error)}); start over with `resume=False`"
             ) from None
         if self.scaler_state:
             scaler.load_state_dict(self.scaler_state)
@@ -192,7 +191,7 @@ class Checkpoint:
         if problems:
             raise TextCNNError(
                 f"{self.path} belongs to a different run ({'; '.join(problems[:3])}); "
-                "resume with the original data and options, or start over with --overwrite"
+                "resume with the original data and options, or start over with `resume=False`"
             )
 
     def _check_world_size(self, now: int | None) -> None:
@@ -203,7 +202,7 @@ class Checkpoint:
             return
         raise TextCNNError(
             f"{self.path} was written by {_processes(before)}, now {now}; resume with the same number of "
-            f"processes ({_launch(before)}), or start over with --overwrite"
+            f"processes ({_launch(before)}), or start over with `resume=False`"
         )
 
 
@@ -378,16 +377,18 @@ def check_output_dir(out: str | Path, *, overwrite: bool, resume: bool) -> Path:
         if not checkpoint.is_dir():
             finished = " (the run there finished)" if is_model_dir(out) else ""
             raise TextCNNError(
-                f"nothing to resume: no checkpoint at {checkpoint}{finished}; run without --resume to start anew"
+                f"nothing to resume: no checkpoint at {checkpoint}{finished}; run without `resume=True` to start anew"
             )
     elif not overwrite:
         if checkpoint.is_dir():
             raise TextCNNError(
-                f"{out} has an unfinished run (checkpoint {checkpoint}); pass --resume to continue it "
-                "or --overwrite to start over"
+                f"{out} has an unfinished run (checkpoint {checkpoint}); pass `resume=True` to continue it "
+                "or `overwrite=True` to start over"
             )
         if is_model_dir(out):
-            raise TextCNNError(f"{out} already holds a model; pass --overwrite to replace it or pick another --out")
+            raise TextCNNError(
+                f"{out} already holds a model; pass `overwrite=True` to replace it or pick another `out`"
+            )
     check_replaceable(out, holds_only_a_model)
     check_replaceable(checkpoint, _holds_only_a_checkpoint)
     return checkpoint
@@ -438,10 +439,10 @@ def _read_optimizer(path: Path) -> dict[str, Any]:
     except Exception:  # the restricted unpickler raises several types; none may escape as a traceback
         raise TextCNNError(
             f"{path} is corrupt or holds more than tensors and plain values (it is never fully unpickled); "
-            "start over with --overwrite"
+            "start over with `resume=False`"
         ) from None
     if not isinstance(state, dict) or "state" not in state or "param_groups" not in state:
-        raise TextCNNError(f"{path} is not an optimiser state; start over with --overwrite")
+        raise TextCNNError(f"{path} is not an optimiser state; start over with `resume=False`")
     return state
 
 

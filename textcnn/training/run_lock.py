@@ -74,7 +74,7 @@ def _locked(path: Path, out: str | Path) -> Iterator[Path]:
             os.close(descriptor)
             raise TextCNNError(
                 f"another textcnn run is training into {out} (it holds {path}); wait for it to finish, "
-                "or pick another --out"
+                "or pick another `out`"
             ) from None
         if _names_the_same_file(path, descriptor):
             break
