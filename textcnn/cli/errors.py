@@ -12,11 +12,14 @@ import re
 
 #: Python parameter -> the flag of a command that sets it.
 PARAMETER_FLAGS = {
+    "calibrate": "--calibrate",
+    "class_weight": "--class-weight",
     "dataset_config": "--dataset-config",
     "device": "--device",
     "embedding_dim": "--embedding-dim",
     "embedding_mode": "--embedding-mode",
     "encoding": "--encoding",
+    "engine": "--engine",
     "freeze_features": "--freeze-features",
     "init_from": "--init-from",
     "input_format": "--input-format",
@@ -31,8 +34,10 @@ PARAMETER_FLAGS = {
     "output_format": "--output-format",
     "output_path": "--output",
     "overwrite": "--overwrite",
+    "quantize": "--quantize",
     "quoting": "--quoting",
     "resume": "--resume",
+    "select_metric": "--select-metric",
     "split": "--split",
     "text_column": "--text-column",
     "tokenizer": "--tokenizer",

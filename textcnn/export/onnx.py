@@ -160,7 +160,7 @@ def export_onnx(
     kernel and texts longer than max_length. An existing export folder at `out` is replaced.
     """
     if quantize not in (None, *QUANTIZATIONS):
-        raise TextCNNError(f"quantize must be one of {QUANTIZATIONS} or None, not {quantize!r}")
+        raise TextCNNError(f"`quantize` must be one of {QUANTIZATIONS} or None, not {quantize!r}")
     onnx = require("onnx")
     require("onnxruntime")
     network, tokenizer, classes, training = _network_of(model)
@@ -168,7 +168,7 @@ def export_onnx(
     if check_texts is not None:
         texts = list(check_texts)
         if not texts:
-            raise TextCNNError("check_texts holds no text; give some texts, or None for generated inputs")
+            raise TextCNNError("`check_texts` holds no text; give some texts, or None for generated inputs")
         samples = encode_batch(tokenizer, texts, config.max_length, config.truncation)
     else:
         samples, check_source = generated_samples(config), "generated"
@@ -371,7 +371,7 @@ def load_onnx_export(path: str | Path) -> OnnxExport:
             path = path.parent
         else:
             raise TextCNNError(
-                f"{path} is a bare .onnx file; --engine onnx takes the folder `textcnn export` writes "
+                f"{path} is a bare .onnx file; `engine="onnx"` takes the folder `textcnn export` writes "
                 "(model.onnx with export.json, tokenizer.json, labels.json and config.json)"
             )
     if not path.is_dir():

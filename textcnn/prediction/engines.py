@@ -81,7 +81,7 @@ def load_engine(model: TextCNNClassifier | str | Path, engine: str = "torch") ->
     """The `engine` ("torch" or "onnx") for `model`: a fitted estimator or a model folder for torch,
     an export folder for onnx."""
     if engine not in ENGINES:
-        raise TextCNNError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        raise TextCNNError(f"`engine` must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "onnx":
         if isinstance(model, TextCNNClassifier):
             raise TextCNNError("engine='onnx' runs an export folder; export the estimator with export_onnx(path) first")
@@ -92,5 +92,5 @@ def load_engine(model: TextCNNClassifier | str | Path, engine: str = "torch") ->
     from textcnn.export.onnx import MANIFEST_FILE
 
     if (Path(model) / MANIFEST_FILE).is_file() and not (Path(model) / "model.safetensors").is_file():
-        raise TextCNNError(f"{model} is an ONNX export folder: predict with it using --engine onnx")
+        raise TextCNNError(f"{model} is an ONNX export folder: predict with it using `engine="onnx"`")
     return TorchEngine(TextCNNClassifier.load(model))
