@@ -8,7 +8,7 @@ import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import datasets
 import numpy as np
@@ -56,6 +56,9 @@ from textcnn.tokenization import (
 )
 from textcnn.training.checkpoint import Checkpoint, CheckpointWriter, RunInfo, data_fingerprint, load_checkpoint
 from textcnn.training.loop import EpochCallback, TrainingResult, seed_everything, train_model
+
+if TYPE_CHECKING:
+    from textcnn.explanation import Explanation
 
 logger = logging.getLogger(__name__)
 
@@ -458,6 +461,22 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         """Labels from `classes_`, one per text."""
         check_is_fitted(self, "model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def explain(self, X: Iterable[str], top: int | None = 10, label: Any = None) -> list[Explanation]:
+        """Per text, the n-grams behind its logit for `label` (default: the predicted class), exactly.
+
+        Each `Explanation` holds the label, the `top` n-grams by absolute contribution (None: all)
+        with their token spans, input text and character offsets, the bias, and the same for the
+        margin over the runner-up class: contributions plus bias equal the logit (see
+        `textcnn.explanation`).
+        """
+        check_is_fitted(self, "model_")
+        from textcnn.explanation import explain_texts
+
+        batch_size = self._checked_predict_batch_size()
+        return explain_texts(
+            self.model_, self.tokenizer_, self.classes_, _as_texts(X), top=top, label=label, batch_size=batch_size
+        )
 
     def score(self, X: Iterable[str], y: Iterable[Any], sample_weight: Any = None) -> float:
         """Accuracy of `predict(X)` against `y`, for any labels `fit` takes.

@@ -16,6 +16,8 @@ import click
 
 from textcnn import __version__
 from textcnn.cli.evaluate import evaluate_command
+from textcnn.cli.explain import explain_command
+from textcnn.cli.inspect import inspect_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
@@ -76,7 +78,7 @@ def _leave_for_torchrun(message: str) -> None:
 @click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="textcnn")
 def cli() -> None:
-    """Convolutional text classification (Kim 2014): train, evaluate, predict; word vectors."""
+    """Convolutional text classification (Kim 2014): train, evaluate, predict, explain; word vectors."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import datasets
 
@@ -89,3 +91,5 @@ cli.add_command(train_command)
 cli.add_command(evaluate_command)
 cli.add_command(predict_command)
 cli.add_command(vectors_command)
+cli.add_command(explain_command)
+cli.add_command(inspect_command)

@@ -1,0 +1,462 @@
+"""Exact explanations of TextCNN predictions: which n-grams of a text moved a class's logit, by how much.
+
+A TextCNN's logits are a linear function of its pooled features. In evaluation mode (dropout off)
+
+    logit_c = b_c + sum_f W[c, f] * pooled_f
+
+and every pooled feature comes from the text's convolution windows (its n-grams):
+
+- max pooling: pooled_f = ReLU(max_t a_f(t)) is the activation of one window, the argmax t*, so the
+  term W[c, f] * pooled_f is credited to that window alone. Windows tied for the maximum have the
+  same activation, so any of them gives the same sum; the first (leftmost) is credited, as
+  `torch.argmax` picks it.
+- the mean half of `pooling="max+mean"`: pooled_f = sum_t ReLU(a_f(t)) / n, over the n windows
+  that count, so window t is credited W[c, f] * ReLU(a_f(t)) / n.
+
+The convolution's own bias is part of each activation and so of the windows' credits. Summing the
+credits of the windows that cover the same tokens gives each n-gram's contribution; the
+contributions of all n-grams plus the output bias b_c equal the model's logit up to float rounding
+(about 1e-6 in float32). Nothing is approximated or sampled.
+
+The activations come from `TextCNN.window_activations`, the very tensors the model pools, for
+every embedding mode (the multichannel sum of both embedding channels included). A window of a wide
+convolution overlaps the zero padding at a text's edges: it is credited to the real tokens it
+covers (the first window of width 3 covers only the first token). A text longer than `max_length`
+is explained as the model saw it, by its kept tokens (`ModelConfig.truncation`); spans index those
+tokens and are mapped back to character offsets in the input. The runner-up comparison decomposes
+logit_c - logit_c2 (c2: the best other class) the same way, with W[c] - W[c2] and b_c - b_c2: the
+quantity that decides the label.
+
+Per-token scores (`Token.score`) are for display: each n-gram's contribution shared evenly among
+its tokens. They sum to the same total, but only the n-gram attribution is exact in the sense above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from torch.nn import functional as F
+
+from textcnn.batching import inference_batches, pad_batch
+from textcnn.errors import TextCNNError
+from textcnn.evaluation import class_indices
+from textcnn.inference import cpu_batch_tokens, softmax
+from textcnn.model import TextCNN, pool_windows
+from textcnn.persistence import to_json_value
+from textcnn.tokenization import CHARS_PER_TOKEN_BUDGET, ENCODE_CHUNK, clip_text, keep_tokens
+
+#: Joins the two parts of an n-gram that straddles the gap a head+tail truncation cut out of a text.
+GAP = " … "
+
+
+@dataclass(frozen=True)
+class NGram:
+    """A span of kept tokens and its signed contribution to the explained quantity."""
+
+    start: int  # first token of the span, an index into `Explanation.tokens`
+    end: int  # one past its last token (start == end only for an empty text)
+    text: str  # input[char_start:char_end], or its two parts joined by GAP across a truncation gap
+    char_start: int  # character offsets in the input text
+    char_end: int
+    kernel_sizes: tuple[int, ...]  # widths of the windows that cover exactly this span
+    score: float
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """`value` = `bias` + sum of `ngrams`' scores + `rest` (the n-grams not listed), exactly up to rounding."""
+
+    value: float
+    bias: float
+    ngrams: list[NGram]  # the `top` largest by absolute score, largest first
+    rest: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "bias": self.bias,
+            "rest": self.rest,
+            "ngrams": [{**asdict(n), "kernel_sizes": list(n.kernel_sizes)} for n in self.ngrams],
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    """A kept token as it appears in the input, with its display share of the n-gram scores."""
+
+    text: str
+    char_start: int
+    char_end: int
+    position: int  # index among all the text's tokens (they differ from the kept index after a truncation)
+    score: float  # share of the logit's n-gram contributions
+    margin: float  # share of the runner-up comparison's
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of an explained text: a kept `token`, the text `between` tokens, or text truncation `dropped`."""
+
+    kind: str
+    text: str
+    token: int | None  # index into `Explanation.tokens` for a token
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the model gives `label` the logit it does for `text`, and why it beats `runner_up`."""
+
+    text: str
+    label: Any  # the explained class (the predicted one unless asked otherwise)
+    predicted: Any  # the model's prediction
+    probability: float  # of `label`
+    logit: Attribution  # of `label`
+    runner_up: Any  # the best class other than `label`
+    margin: Attribution  # of logit[label] - logit[runner_up]
+    tokens: list[Token]  # the kept tokens, in order
+    dropped_tokens: int  # tokens truncation left out (0 for a text that fits `max_length`)
+
+    def segments(self) -> list[Segment]:
+        """The input text cut into kept tokens, the text between them, and what truncation dropped.
+
+        Joined, the segments' texts give the input back, except that each stretch the model never
+        saw is one `dropped` segment (its text kept too, for renderers that want to show it).
+        """
+        out: list[Segment] = []
+        cursor, previous = 0, -1
+        total = len(self.tokens) + self.dropped_tokens
+        for index, token in enumerate(self.tokens):
+            if token.position != previous + 1:  # tokens left out before this one
+                out.append(Segment("dropped", self.text[cursor : token.char_start], None))
+            elif token.char_start > cursor:
+                out.append(Segment("between", self.text[cursor : token.char_start], None))
+            out.append(Segment("token", self.text[token.char_start : token.char_end], index))
+            cursor, previous = token.char_end, token.position
+        if previous + 1 < total:
+            out.append(Segment("dropped", self.text[cursor:], None))
+        elif cursor < len(self.text):
+            out.append(Segment("between", self.text[cursor:], None))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: one JSON-lines record of `textcnn explain --format json`."""
+        return {
+            "text": self.text,
+            "label": to_json_value(self.label),
+            "predicted": to_json_value(self.predicted),
+            "probability": self.probability,
+            "logit": self.logit.to_dict(),
+            "runner_up": to_json_value(self.runner_up),
+            "margin": self.margin.to_dict(),
+            "tokens": [asdict(token) for token in self.tokens],
+            "dropped_tokens": self.dropped_tokens,
+        }
+
+
+@dataclass
+class _Encoded:
+    """One text's kept token ids, each token's character offsets, and the kept tokens' original positions."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]  # in the input text, per kept token
+    positions: list[int]  # index of each kept token among all the text's tokens
+    total: int  # tokens before truncation
+
+
+def explain_texts(
+    model: TextCNN,
+    tokenizer: Tokenizer,
+    classes: Sequence[Any],
+    texts: Sequence[str | None],
+    *,
+    top: int | None = 10,
+    label: Any = None,
+    batch_size: int = 256,
+) -> list[Explanation]:
+    """Explain the model's logit for `label` (default: the predicted class) on each of `texts`.
+
+    `top` n-grams (largest absolute contribution first; None lists all) are kept per attribution;
+    the others are summed in `rest`. See the module docstring for what is exact.
+    """
+    label_index = check_request(classes, top=top, label=label, batch_size=batch_size)
+    texts = [text or "" for text in texts]
+    config = model.config
+    encoded = encode_with_offsets(tokenizer, texts, config.max_length, config.truncation)
+    device = next(model.parameters()).device
+    max_tokens = cpu_batch_tokens(config) if device.type == "cpu" else None
+    explanations: list[Explanation | None] = [None] * len(texts)
+    was_training = model.training
+    model.eval()
+    try:
+        for batch_indices in inference_batches([len(e.ids) for e in encoded], batch_size, max_tokens):
+            batch = [encoded[i] for i in batch_indices]
+            results = _explain_batch(model, classes, [texts[i] for i in batch_indices], batch, top, label_index)
+            for i, explanation in zip(batch_indices, results, strict=True):
+                explanations[i] = explanation
+    finally:
+        model.train(was_training)
+    return explanations  # type: ignore[return-value]
+
+
+def check_request(classes: Sequence[Any], *, top: int | None, label: Any, batch_size: int) -> int | None:
+    """Refuse bad arguments before any work; the position of `label` in `classes` (None: the predicted class)."""
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
+        raise TextCNNError(f"top must be an integer >= 1 or None, got {top!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise TextCNNError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if label is None:
+        return None
+    index = int(class_indices([label], classes)[0])
+    if index < 0:  # a label typed as text ("1") names the class 1 too, as `textcnn eval` reads labels
+        by_text = {str(to_json_value(c)): i for i, c in enumerate(classes)}
+        index = by_text.get(str(label), -1)
+    if index < 0:
+        known = ", ".join(str(to_json_value(c)) for c in classes)
+        raise TextCNNError(f"label={label!r} is not a class of this model; its classes are: {known}")
+    return index
+
+
+def encode_with_offsets(tokenizer: Tokenizer, texts: Sequence[str], max_length: int, truncation: str) -> list[_Encoded]:
+    """The ids `textcnn.tokenization.encode_batch` gives, with each kept token's character offsets."""
+    max_chars = max_length * CHARS_PER_TOKEN_BUDGET
+    out: list[_Encoded] = []
+    for first in range(0, len(texts), ENCODE_CHUNK):
+        chunk = texts[first : first + ENCODE_CHUNK]
+        clipped = [clip_text(text, max_chars, truncation) for text in chunk]
+        for text, cut, encoding in zip(
+            chunk, clipped, tokenizer.encode_batch(clipped, add_special_tokens=False), strict=True
+        ):
+            ids, offsets = encoding.ids, encoding.offsets
+            positions = keep_tokens(list(range(len(ids))), max_length, truncation)
+            kept_offsets = [_original_offsets(offsets[p], text, cut, max_chars, truncation) for p in positions]
+            out.append(_Encoded([ids[p] for p in positions], kept_offsets, positions, len(ids)))
+    return out
+
+
+def _original_offsets(
+    offsets: tuple[int, int], text: str, cut: str, max_chars: int, truncation: str
+) -> tuple[int, int]:
+    """Offsets in `cut` (what `clip_text` made of `text`) as offsets in `text`."""
+    if cut is text or len(cut) == len(text):
+        return offsets
+    if truncation == "tail":
+        shift = len(text) - max_chars
+        return offsets[0] + shift, offsets[1] + shift
+    # head+tail: text[:max_chars] + " " + text[-max_chars:]; head: a prefix, nothing to shift
+    if truncation == "head+tail" and offsets[0] > max_chars:
+        shift = len(text) - max_chars - (max_chars + 1)
+        return offsets[0] + shift, offsets[1] + shift
+    return offsets
+
+
+@torch.no_grad()
+def _explain_batch(
+    model: TextCNN,
+    classes: Sequence[Any],
+    texts: list[str],
+    encoded: list[_Encoded],
+    top: int | None,
+    label_index: int | None,
+) -> list[Explanation]:
+    config = model.config
+    device = next(model.parameters()).device
+    lengths = np.array([len(e.ids) for e in encoded], dtype=np.int64)
+    input_ids = pad_batch([e.ids for e in encoded], config.pad_id, model.min_length).to(device)
+    groups = model.window_activations(input_ids)
+    pooled = [p for acts, mask in groups for p in pool_windows(acts, mask, dim=2, pooling=config.pooling)]
+    weight, bias = model.classifier.weight, model.classifier.bias
+    logits = F.linear(torch.cat(pooled, dim=1), weight, bias)  # (batch, classes): the model's logits
+    rows = torch.arange(len(encoded), device=device)
+    if label_index is None:
+        chosen = logits.argmax(dim=1)
+    else:
+        chosen = torch.full((len(encoded),), label_index, device=device, dtype=torch.long)
+    others = logits.clone()
+    others[rows, chosen] = float("-inf")
+    runner_up = others.argmax(dim=1)
+    # Two linear read-outs of the pooled features: the logit, and the margin over the runner-up.
+    readout = torch.stack([weight[chosen], weight[chosen] - weight[runner_up]], dim=1)  # (batch, 2, features)
+    biases = torch.stack([bias[chosen], bias[chosen] - bias[runner_up]], dim=1)  # (batch, 2)
+    values = torch.stack([logits[rows, chosen], logits[rows, chosen] - logits[rows, runner_up]], dim=1)
+
+    filters = config.num_filters
+    per_group = filters * (2 if config.pooling == "max+mean" else 1)
+    window_scores, spans_start, spans_end, kernel_group = [], [], [], []
+    for group, (activations, mask) in enumerate(groups):
+        first = group * per_group
+        best = activations.argmax(dim=2)  # (batch, filters): the window each max-pooled feature came from
+        peak = F.relu(activations.gather(2, best.unsqueeze(2)).squeeze(2))  # the pooled values themselves
+        credit = readout[:, :, first : first + filters] * peak.unsqueeze(1)  # (batch, 2, filters)
+        scores = torch.zeros(activations.size(0), 2, activations.size(2), device=device, dtype=credit.dtype)
+        scores.scatter_add_(2, best.unsqueeze(1).expand(-1, 2, -1), credit)
+        if config.pooling == "max+mean":
+            counts = (mask == 0).sum(dim=1).to(activations.dtype)  # (batch,)
+            mean_weights = readout[:, :, first + filters : first + 2 * filters]
+            scores += torch.einsum("bkf,bft->bkt", mean_weights, F.relu(activations)) / counts.view(-1, 1, 1)
+        width, edge = config.kernel_sizes[group], model.edge_padding(group)
+        starts = np.arange(activations.size(2)) - edge  # first text position each window covers
+        valid = (mask == 0).cpu().numpy()  # (batch, windows)
+        batch_rows, windows = np.nonzero(valid)
+        window_scores.append(scores.permute(0, 2, 1).cpu().numpy()[batch_rows, windows])  # (n, 2)
+        spans_start.append(np.clip(starts[windows], 0, lengths[batch_rows]))
+        spans_end.append(np.clip(starts[windows] + width, 0, lengths[batch_rows]))
+        kernel_group.append((batch_rows, np.full(len(windows), group)))
+    batch_rows = np.concatenate([rows_ for rows_, _ in kernel_group])
+    group_of = np.concatenate([g for _, g in kernel_group])
+    span = _merge_spans(
+        batch_rows,
+        np.concatenate(spans_start),
+        np.concatenate(spans_end),
+        group_of,
+        np.concatenate(window_scores).astype(np.float64),
+        int(lengths.max(initial=0)),
+    )
+    values_np = values.cpu().double().numpy()
+    biases_np = biases.cpu().double().numpy()
+    probabilities = softmax(logits.float().cpu().numpy())
+    chosen_np, runner_np = chosen.cpu().numpy(), runner_up.cpu().numpy()
+    predicted_np = logits.argmax(dim=1).cpu().numpy()
+    results = []
+    for row, (text, enc) in enumerate(zip(texts, encoded, strict=True)):
+        lo, hi = span.bounds[row], span.bounds[row + 1]
+        attributions = [
+            _attribution(span, lo, hi, which, top, values_np[row, which], biases_np[row, which], text, enc, config)
+            for which in (0, 1)
+        ]
+        token_scores = _token_scores(span, lo, hi, len(enc.ids))
+        tokens = [
+            Token(text[a:b], a, b, enc.positions[i], float(token_scores[0, i]), float(token_scores[1, i]))
+            for i, (a, b) in enumerate(enc.offsets)
+        ]
+        results.append(
+            Explanation(
+                text=text,
+                label=to_json_value(classes[int(chosen_np[row])]),
+                predicted=to_json_value(classes[int(predicted_np[row])]),
+                probability=float(probabilities[row, chosen_np[row]]),
+                logit=attributions[0],
+                runner_up=to_json_value(classes[int(runner_np[row])]),
+                margin=attributions[1],
+                tokens=tokens,
+                dropped_tokens=enc.total - len(enc.ids),
+            )
+        )
+    return results
+
+
+@dataclass
+class _Spans:
+    """The batch's distinct (text, token span)s, grouped by text: rows bounds[i]:bounds[i + 1] are text i's."""
+
+    start: np.ndarray
+    end: np.ndarray
+    groups: np.ndarray  # bit g set when a window of kernel group g covers exactly this span
+    scores: np.ndarray  # (spans, 2): the logit's and the margin's
+    bounds: np.ndarray  # (texts + 1,)
+
+
+def _merge_spans(
+    rows: np.ndarray, start: np.ndarray, end: np.ndarray, group: np.ndarray, scores: np.ndarray, longest: int
+) -> _Spans:
+    """Sum the windows' scores per (text, token span), vectorised over the whole batch."""
+    side = longest + 1
+    key = (rows * side + start) * side + end
+    unique, inverse = np.unique(key, return_inverse=True)
+    summed = np.stack([np.bincount(inverse, weights=scores[:, k], minlength=len(unique)) for k in (0, 1)], axis=1)
+    bits = np.zeros(len(unique), dtype=np.int64)
+    np.bitwise_or.at(bits, inverse, np.left_shift(1, group))
+    span_rows = unique // (side * side)
+    texts = int(rows.max(initial=-1)) + 1
+    bounds = np.searchsorted(span_rows, np.arange(texts + 1))
+    return _Spans(start=(unique // side) % side, end=unique % side, groups=bits, scores=summed, bounds=bounds)
+
+
+def _attribution(
+    span: _Spans,
+    lo: int,
+    hi: int,
+    which: int,
+    top: int | None,
+    value: float,
+    bias: float,
+    text: str,
+    enc: _Encoded,
+    config: Any,
+) -> Attribution:
+    scores = span.scores[lo:hi, which]
+    order = np.argsort(-np.abs(scores), kind="stable")
+    listed = order if top is None else order[:top]
+    ngrams = [
+        _ngram(
+            int(span.start[lo + i]),
+            int(span.end[lo + i]),
+            int(span.groups[lo + i]),
+            float(scores[i]),
+            text,
+            enc,
+            config,
+        )
+        for i in listed
+    ]
+    rest = float(scores.sum() - scores[listed].sum())
+    return Attribution(value=float(value), bias=float(bias), ngrams=ngrams, rest=rest)
+
+
+def _ngram(start: int, end: int, bits: int, score: float, text: str, enc: _Encoded, config: Any) -> NGram:
+    kernel_sizes = tuple(sorted({k for g, k in enumerate(config.kernel_sizes) if bits >> g & 1}))
+    if start == end:
+        return NGram(start, end, "", 0, 0, kernel_sizes, score)
+    char_start, char_end = enc.offsets[start][0], enc.offsets[end - 1][1]
+    gap = next((i for i in range(start + 1, end) if enc.positions[i] != enc.positions[i - 1] + 1), None)
+    if gap is None:
+        shown = text[char_start:char_end]
+    else:  # the span joins the kept head and tail of a truncated text
+        shown = text[char_start : enc.offsets[gap - 1][1]] + GAP + text[enc.offsets[gap][0] : char_end]
+    return NGram(start, end, shown, char_start, char_end, kernel_sizes, score)
+
+
+def _token_scores(span: _Spans, lo: int, hi: int, length: int) -> np.ndarray:
+    """(2, length): each span's scores shared evenly among its tokens (a display convention)."""
+    out = np.zeros((2, length + 1))
+    start, end = span.start[lo:hi], span.end[lo:hi]
+    width = np.maximum(end - start, 1)
+    share = span.scores[lo:hi].T / width  # (2, spans)
+    nonempty = end > start
+    for k in (0, 1):
+        np.add.at(out[k], start[nonempty], share[k, nonempty])
+        np.add.at(out[k], end[nonempty], -share[k, nonempty])
+    return np.cumsum(out, axis=1)[:, :length]
+
+
+#: Rows read and explained together by `iter_file_explanations`.
+EXPLAIN_CHUNK_ROWS = 1024
+
+
+def iter_file_explanations(
+    model: TextCNN,
+    tokenizer: Tokenizer,
+    classes: Sequence[Any],
+    input_path: str,
+    *,
+    input_format: str | None = None,
+    text_column: str = "text",
+    encoding: str = "utf-8",
+    quoting: str = "csv",
+    top: int | None = 10,
+    label: Any = None,
+    batch_size: int = 256,
+    chunk_rows: int = EXPLAIN_CHUNK_ROWS,
+) -> Iterator[list[Explanation]]:
+    """Explanations of every row of a file (or "-", stdin), read as `textcnn predict` reads it, chunk by chunk."""
+    from textcnn.prediction.readers import read_chunks, resolve_input
+
+    check_request(classes, top=top, label=label, batch_size=batch_size)
+    spec = resolve_input(
+        input_path, input_format=input_format, text_column=text_column, encoding=encoding, quoting=quoting
+    )
+    for chunk in read_chunks(spec, chunk_rows):
+        yield explain_texts(model, tokenizer, classes, chunk.texts, top=top, label=label, batch_size=batch_size)
