@@ -92,7 +92,6 @@ class Token:
     text: str
     char_start: int
     char_end: int
-    position: int  # index among all the text's tokens (they differ from the kept index after a truncation)
     score: float  # share of the logit's n-gram contributions
     margin: float  # share of the runner-up comparison's
 
@@ -118,7 +117,11 @@ class Explanation:
     runner_up: Any  # the best class other than `label`
     margin: Attribution  # of logit[label] - logit[runner_up]
     tokens: list[Token]  # the kept tokens, in order
-    dropped_tokens: int  # tokens truncation left out (0 for a text that fits `max_length`)
+    dropped: list[tuple[int, int]]  # character ranges of `text` the model never saw (truncation)
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.dropped)
 
     def segments(self) -> list[Segment]:
         """The input text cut into kept tokens, the text between them, and what truncation dropped.
@@ -127,19 +130,16 @@ class Explanation:
         saw is one `dropped` segment (its text kept too, for renderers that want to show it).
         """
         out: list[Segment] = []
-        cursor, previous = 0, -1
-        total = len(self.tokens) + self.dropped_tokens
-        for index, token in enumerate(self.tokens):
-            if token.position != previous + 1:  # tokens left out before this one
-                out.append(Segment("dropped", self.text[cursor : token.char_start], None))
-            elif token.char_start > cursor:
-                out.append(Segment("between", self.text[cursor : token.char_start], None))
-            out.append(Segment("token", self.text[token.char_start : token.char_end], index))
-            cursor, previous = token.char_end, token.position
-        if previous + 1 < total:
-            out.append(Segment("dropped", self.text[cursor:], None))
-        elif cursor < len(self.text):
-            out.append(Segment("between", self.text[cursor:], None))
+        dropped = set(self.dropped)
+        cursor = 0
+        for index, token in enumerate([*self.tokens, None]):
+            start = len(self.text) if token is None else token.char_start
+            if start > cursor or (cursor, start) in dropped:
+                kind = "dropped" if (cursor, start) in dropped else "between"
+                out.append(Segment(kind, self.text[cursor:start], None))
+            if token is not None:
+                out.append(Segment("token", self.text[token.char_start : token.char_end], index))
+                cursor = token.char_end
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,18 +153,19 @@ class Explanation:
             "runner_up": to_json_value(self.runner_up),
             "margin": self.margin.to_dict(),
             "tokens": [asdict(token) for token in self.tokens],
-            "dropped_tokens": self.dropped_tokens,
+            "truncated": self.truncated,
+            "dropped": [list(span) for span in self.dropped],
         }
 
 
 @dataclass
 class _Encoded:
-    """One text's kept token ids, each token's character offsets, and the kept tokens' original positions."""
+    """One text's kept token ids, each token's character offsets, and what truncation left out."""
 
     ids: list[int]
     offsets: list[tuple[int, int]]  # in the input text, per kept token
-    positions: list[int]  # index of each kept token among all the text's tokens
-    total: int  # tokens before truncation
+    dropped: list[tuple[int, int]]  # character ranges the model never sees
+    gaps: set[int]  # kept tokens i with a dropped range between tokens i - 1 and i
 
 
 def explain_texts(
@@ -232,9 +233,40 @@ def encode_with_offsets(tokenizer: Tokenizer, texts: Sequence[str], max_length: 
         ):
             ids, offsets = encoding.ids, encoding.offsets
             positions = keep_tokens(list(range(len(ids))), max_length, truncation)
-            kept_offsets = [_original_offsets(offsets[p], text, cut, max_chars, truncation) for p in positions]
-            out.append(_Encoded([ids[p] for p in positions], kept_offsets, positions, len(ids)))
+            kept = [_original_offsets(offsets[p], text, cut, max_chars, truncation) for p in positions]
+            dropped, gaps = _dropped_ranges(
+                text, kept, positions, len(ids), len(cut) != len(text), max_chars, truncation
+            )
+            out.append(_Encoded([ids[p] for p in positions], kept, dropped, gaps))
     return out
+
+
+def _dropped_ranges(
+    text: str,
+    offsets: list[tuple[int, int]],
+    positions: list[int],
+    total: int,
+    clipped: bool,
+    max_chars: int,
+    truncation: str,
+) -> tuple[list[tuple[int, int]], set[int]]:
+    """The stretches of `text` the model does not see: tokens `keep_tokens` left out, and text
+    `clip_text` cut before tokenising (its tokens were never counted), as character ranges."""
+    if not offsets:
+        return ([(0, len(text))] if clipped else []), set()
+    dropped, gaps = [], set()
+    if positions[0] > 0 or (clipped and truncation == "tail"):
+        dropped.append((0, offsets[0][0]))
+    cut = (max_chars, len(text) - max_chars) if clipped and truncation == "head+tail" else None
+    for i in range(1, len(offsets)):
+        skipped = positions[i] != positions[i - 1] + 1
+        across_cut = cut is not None and offsets[i - 1][1] <= cut[0] and offsets[i][0] >= cut[1]
+        if skipped or across_cut:
+            dropped.append((offsets[i - 1][1], offsets[i][0]))
+            gaps.add(i)
+    if positions[-1] + 1 < total or (clipped and truncation == "head"):
+        dropped.append((offsets[-1][1], len(text)))
+    return dropped, gaps
 
 
 def _original_offsets(
@@ -329,7 +361,7 @@ def _explain_batch(
         ]
         token_scores = _token_scores(span, lo, hi, len(enc.ids))
         tokens = [
-            Token(text[a:b], a, b, enc.positions[i], float(token_scores[0, i]), float(token_scores[1, i]))
+            Token(text[a:b], a, b, float(token_scores[0, i]), float(token_scores[1, i]))
             for i, (a, b) in enumerate(enc.offsets)
         ]
         results.append(
@@ -342,7 +374,7 @@ def _explain_batch(
                 runner_up=to_json_value(classes[int(runner_np[row])]),
                 margin=attributions[1],
                 tokens=tokens,
-                dropped_tokens=enc.total - len(enc.ids),
+                dropped=enc.dropped,
             )
         )
     return results
@@ -411,7 +443,7 @@ def _ngram(start: int, end: int, bits: int, score: float, text: str, enc: _Encod
     if start == end:
         return NGram(start, end, "", 0, 0, kernel_sizes, score)
     char_start, char_end = enc.offsets[start][0], enc.offsets[end - 1][1]
-    gap = next((i for i in range(start + 1, end) if enc.positions[i] != enc.positions[i - 1] + 1), None)
+    gap = next((i for i in range(start + 1, end) if i in enc.gaps), None)
     if gap is None:
         shown = text[char_start:char_end]
     else:  # the span joins the kept head and tail of a truncated text

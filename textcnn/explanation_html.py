@@ -74,7 +74,7 @@ def render_block(explanation: Explanation, number: int) -> str:
         else:
             pieces.append(text)
     predicted = "" if e.label == e.predicted else f" (predicted: {html.escape(str(e.predicted))})"
-    dropped = f", {e.dropped_tokens} tokens truncated" if e.dropped_tokens else ""
+    dropped = f", truncated: the model saw {len(e.tokens)} tokens" if e.truncated else ""
     return (
         f'<div class="block"><div class="head">#{number} <span class="label">{html.escape(str(e.label))}</span>'
         f" p={e.probability:.3f}{predicted}{dropped}<br>"

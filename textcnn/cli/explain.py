@@ -181,7 +181,7 @@ def format_explanation(explanation: Explanation, number: int) -> str:
         else:
             pieces.append(segment.text)
     predicted = "" if e.label == e.predicted else f" (predicted: {e.predicted})"
-    truncated = f", {e.dropped_tokens} tokens truncated" if e.dropped_tokens else ""
+    truncated = f", truncated: the model saw {len(e.tokens)} tokens" if e.truncated else ""
     lines = [
         click.style(f"#{number} {e.label}", bold=True) + f"  p={e.probability:.3f}{predicted}{truncated}",
         "  " + "".join(pieces).replace("\n", " "),
