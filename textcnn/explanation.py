@@ -50,6 +50,9 @@ from textcnn.model import TextCNN, pool_windows
 from textcnn.persistence import to_json_value
 from textcnn.tokenization import CHARS_PER_TOKEN_BUDGET, ENCODE_CHUNK, clip_text, keep_tokens
 
+#: Class labels in the order of the output layer: a list, or a fitted estimator's `classes_` array.
+Classes = Sequence[Any] | np.ndarray
+
 #: Joins the two parts of an n-gram that straddles the gap a head+tail truncation cut out of a text.
 GAP = " … "
 
@@ -171,7 +174,7 @@ class _Encoded:
 def explain_texts(
     model: TextCNN,
     tokenizer: Tokenizer,
-    classes: Sequence[Any],
+    classes: Classes,
     texts: Sequence[str | None],
     *,
     top: int | None = 10,
@@ -184,18 +187,18 @@ def explain_texts(
     the others are summed in `rest`. See the module docstring for what is exact.
     """
     label_index = check_request(classes, top=top, label=label, batch_size=batch_size)
-    texts = [text or "" for text in texts]
+    shown: list[str] = [text or "" for text in texts]
     config = model.config
-    encoded = encode_with_offsets(tokenizer, texts, config.max_length, config.truncation)
+    encoded = encode_with_offsets(tokenizer, shown, config.max_length, config.truncation)
     device = next(model.parameters()).device
     max_tokens = cpu_batch_tokens(config) if device.type == "cpu" else None
-    explanations: list[Explanation | None] = [None] * len(texts)
+    explanations: list[Explanation | None] = [None] * len(shown)
     was_training = model.training
     model.eval()
     try:
         for batch_indices in inference_batches([len(e.ids) for e in encoded], batch_size, max_tokens):
             batch = [encoded[i] for i in batch_indices]
-            results = _explain_batch(model, classes, [texts[i] for i in batch_indices], batch, top, label_index)
+            results = _explain_batch(model, classes, [shown[i] for i in batch_indices], batch, top, label_index)
             for i, explanation in zip(batch_indices, results, strict=True):
                 explanations[i] = explanation
     finally:
@@ -203,7 +206,7 @@ def explain_texts(
     return explanations  # type: ignore[return-value]
 
 
-def check_request(classes: Sequence[Any], *, top: int | None, label: Any, batch_size: int) -> int | None:
+def check_request(classes: Classes, *, top: int | None, label: Any, batch_size: int) -> int | None:
     """Refuse bad arguments before any work; the position of `label` in `classes` (None: the predicted class)."""
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
         raise TextCNNError(f"top must be an integer >= 1 or None, got {top!r}")
@@ -211,7 +214,7 @@ def check_request(classes: Sequence[Any], *, top: int | None, label: Any, batch_
         raise TextCNNError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if label is None:
         return None
-    index = int(class_indices([label], classes)[0])
+    index = int(class_indices([label], list(classes))[0])
     if index < 0:  # a label typed as text ("1") names the class 1 too, as `textcnn eval` reads labels
         by_text = {str(to_json_value(c)): i for i, c in enumerate(classes)}
         index = by_text.get(str(label), -1)
@@ -288,7 +291,7 @@ def _original_offsets(
 @torch.no_grad()
 def _explain_batch(
     model: TextCNN,
-    classes: Sequence[Any],
+    classes: Classes,
     texts: list[str],
     encoded: list[_Encoded],
     top: int | None,
@@ -471,7 +474,7 @@ EXPLAIN_CHUNK_ROWS = 1024
 def iter_file_explanations(
     model: TextCNN,
     tokenizer: Tokenizer,
-    classes: Sequence[Any],
+    classes: Classes,
     input_path: str,
     *,
     input_format: str | None = None,

@@ -99,7 +99,7 @@ class Inspection:
 def inspect_filters(
     model: TextCNN,
     tokenizer: Tokenizer,
-    classes: Sequence[Any],
+    classes: Sequence[Any] | np.ndarray,
     chunks: Iterable[Sequence[str | None]],
     *,
     top: int = 5,
@@ -212,7 +212,7 @@ def _top_activations(
     best_values = torch.empty(0, model.config.num_filters)
     best_rows = torch.empty(0, model.config.num_filters, dtype=torch.long)
     table = table.cpu()
-    bias = conv.bias.detach().float().cpu()
+    bias = torch.as_tensor(conv.bias).detach().float().cpu()
     for first in range(0, len(windows), SCORE_BLOCK):
         rows = torch.from_numpy(windows[first : first + SCORE_BLOCK]) + offsets
         with torch.no_grad():
