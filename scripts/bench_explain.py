@@ -7,7 +7,8 @@ in at most 2x the time of predicting.
 
 Usage:
     python scripts/bench_explain.py [DATA_DIR] [--model DIR] [--save DIR] [--epochs N]
-        [--embedding-dim D] [--num-filters F] [--texts 1000] [--repeats 5] [--top 10] [--json FILE]
+        [--embedding-dim D] [--num-filters F] [--refit] [--threads T] [--texts 1000] [--repeats 5] [--top 10]
+        [--json FILE]
 
 DATA_DIR defaults to ../shared/benchmarks/mr (relative to the repository root).
 """
@@ -45,12 +46,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20, help="training epochs at most (default: textcnn's)")
     parser.add_argument("--embedding-dim", type=int, default=300)
     parser.add_argument("--num-filters", default="auto")
+    parser.add_argument("--refit", action="store_true", help="refit on all rows after validation (textcnn's default)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--texts", type=int, default=1000, help="sentences to predict and explain")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--top", type=int, default=10, help="n-grams kept per explanation")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     data_dir = Path(args.data_dir)
     for name in ("train.csv", "test.csv"):
         if not (data_dir / name).is_file():
@@ -62,7 +67,11 @@ def main() -> None:
         num_filters: Any = args.num_filters if args.num_filters == "auto" else int(args.num_filters)
         started = time.perf_counter()
         clf = TextCNNClassifier(
-            embedding_dim=args.embedding_dim, num_filters=num_filters, epochs=args.epochs, device="cpu"
+            embedding_dim=args.embedding_dim,
+            num_filters=num_filters,
+            epochs=args.epochs,
+            refit="auto" if args.refit else False,
+            device="cpu",
         ).fit(texts, labels)
         print(f"trained on {len(texts)} sentences in {time.perf_counter() - started:.0f}s", file=sys.stderr)
         if args.save:

@@ -46,7 +46,7 @@ from textcnn.batching import inference_batches, pad_batch
 from textcnn.errors import TextCNNError
 from textcnn.evaluation import class_indices
 from textcnn.inference import cpu_batch_tokens, softmax
-from textcnn.model import TextCNN, pool_windows
+from textcnn.model import TextCNN
 from textcnn.persistence import to_json_value
 from textcnn.tokenization import CHARS_PER_TOKEN_BUDGET, ENCODE_CHUNK, clip_text, keep_tokens
 
@@ -235,6 +235,9 @@ def encode_with_offsets(tokenizer: Tokenizer, texts: Sequence[str], max_length: 
             chunk, clipped, tokenizer.encode_batch(clipped, add_special_tokens=False), strict=True
         ):
             ids, offsets = encoding.ids, encoding.offsets
+            if len(ids) <= max_length and len(cut) == len(text):  # the whole text is seen: nothing to map
+                out.append(_Encoded(ids, offsets, [], set()))
+                continue
             positions = keep_tokens(list(range(len(ids))), max_length, truncation)
             kept = [_original_offsets(offsets[p], text, cut, max_chars, truncation) for p in positions]
             dropped, gaps = _dropped_ranges(
@@ -301,8 +304,19 @@ def _explain_batch(
     device = next(model.parameters()).device
     lengths = np.array([len(e.ids) for e in encoded], dtype=np.int64)
     input_ids = pad_batch([e.ids for e in encoded], config.pad_id, model.min_length).to(device)
-    groups = model.window_activations(input_ids)
-    pooled = [p for acts, mask in groups for p in pool_windows(acts, mask, dim=2, pooling=config.pooling)]
+    # Pooled as `pool_windows` pools them: max (values and, in one pass, the first window holding
+    # each, as torch.argmax would pick it), then ReLU; and for max+mean, the ReLU'd mean.
+    pooled, winners, window_masks, rectified = [], [], [], []
+    for activations, mask in model.window_activations(input_ids):
+        peak, best = activations.max(dim=2)  # (batch, filters)
+        pooled.append(F.relu(peak))
+        winners.append(best)
+        window_masks.append(mask)
+        if config.pooling == "max+mean":
+            counts = (mask == 0).sum(dim=1, keepdim=True).to(activations.dtype)  # (batch, 1)
+            positive = activations.relu_()  # padding's -inf becomes 0
+            rectified.append(positive / counts.unsqueeze(2))  # each window's share of the mean
+            pooled.append(positive.sum(dim=2) / counts)
     weight, bias = model.classifier.weight, model.classifier.bias
     logits = F.linear(torch.cat(pooled, dim=1), weight, bias)  # (batch, classes): the model's logits
     rows = torch.arange(len(encoded), device=device)
@@ -320,62 +334,59 @@ def _explain_batch(
 
     filters = config.num_filters
     per_group = filters * (2 if config.pooling == "max+mean" else 1)
-    window_scores, spans_start, spans_end, kernel_group = [], [], [], []
-    for group, (activations, mask) in enumerate(groups):
+    window_scores, spans_start, spans_end, span_rows, group_of = [], [], [], [], []
+    for group, (best, mask) in enumerate(zip(winners, window_masks, strict=True)):
         first = group * per_group
-        best = activations.argmax(dim=2)  # (batch, filters): the window each max-pooled feature came from
-        peak = F.relu(activations.gather(2, best.unsqueeze(2)).squeeze(2))  # the pooled values themselves
+        peak = pooled[group * (per_group // filters)]
         credit = readout[:, :, first : first + filters] * peak.unsqueeze(1)  # (batch, 2, filters)
-        scores = torch.zeros(activations.size(0), 2, activations.size(2), device=device, dtype=credit.dtype)
+        scores = torch.zeros(best.size(0), 2, mask.size(1), device=device, dtype=credit.dtype)
         scores.scatter_add_(2, best.unsqueeze(1).expand(-1, 2, -1), credit)
         if config.pooling == "max+mean":
-            counts = (mask == 0).sum(dim=1).to(activations.dtype)  # (batch,)
             mean_weights = readout[:, :, first + filters : first + 2 * filters]
-            scores += torch.einsum("bkf,bft->bkt", mean_weights, F.relu(activations)) / counts.view(-1, 1, 1)
+            scores.baddbmm_(mean_weights, rectified[group])  # (batch, 2, filters) @ (batch, filters, windows)
         width, edge = config.kernel_sizes[group], model.edge_padding(group)
-        starts = np.arange(activations.size(2)) - edge  # first text position each window covers
-        valid = (mask == 0).cpu().numpy()  # (batch, windows)
-        batch_rows, windows = np.nonzero(valid)
+        starts = np.arange(mask.size(1)) - edge  # first text position each window covers
+        batch_rows, windows = np.nonzero((mask == 0).cpu().numpy())
         window_scores.append(scores.permute(0, 2, 1).cpu().numpy()[batch_rows, windows])  # (n, 2)
         spans_start.append(np.clip(starts[windows], 0, lengths[batch_rows]))
         spans_end.append(np.clip(starts[windows] + width, 0, lengths[batch_rows]))
-        kernel_group.append((batch_rows, np.full(len(windows), group)))
-    batch_rows = np.concatenate([rows_ for rows_, _ in kernel_group])
-    group_of = np.concatenate([g for _, g in kernel_group])
+        span_rows.append(batch_rows)
+        group_of.append(np.full(len(windows), group))
     span = _merge_spans(
-        batch_rows,
+        np.concatenate(span_rows),
         np.concatenate(spans_start),
         np.concatenate(spans_end),
-        group_of,
+        np.concatenate(group_of),
         np.concatenate(window_scores).astype(np.float64),
         int(lengths.max(initial=0)),
+        len(encoded),
     )
-    values_np = values.cpu().double().numpy()
-    biases_np = biases.cpu().double().numpy()
+    values_np = values.double().cpu().numpy()
+    biases_np = biases.double().cpu().numpy()
     probabilities = softmax(logits.float().cpu().numpy())
     chosen_np, runner_np = chosen.cpu().numpy(), runner_up.cpu().numpy()
     predicted_np = logits.argmax(dim=1).cpu().numpy()
+    labels = [to_json_value(c) for c in classes]
+    widths = _kernel_size_sets(config.kernel_sizes)
+    listed = [_listed(span, which, top, texts, encoded, widths) for which in (0, 1)]
+    token_scores = _token_scores(span, lengths)
     results = []
     for row, (text, enc) in enumerate(zip(texts, encoded, strict=True)):
-        lo, hi = span.bounds[row], span.bounds[row + 1]
-        attributions = [
-            _attribution(span, lo, hi, which, top, values_np[row, which], biases_np[row, which], text, enc, config)
-            for which in (0, 1)
-        ]
-        token_scores = _token_scores(span, lo, hi, len(enc.ids))
+        (logit_ngrams, logit_rest), (margin_ngrams, margin_rest) = listed[0][row], listed[1][row]
+        shares, margins = token_scores[row]
         tokens = [
-            Token(text[a:b], a, b, float(token_scores[0, i]), float(token_scores[1, i]))
-            for i, (a, b) in enumerate(enc.offsets)
+            Token(text[a:b], a, b, score, margin)
+            for (a, b), score, margin in zip(enc.offsets, shares, margins, strict=True)
         ]
         results.append(
             Explanation(
                 text=text,
-                label=to_json_value(classes[int(chosen_np[row])]),
-                predicted=to_json_value(classes[int(predicted_np[row])]),
+                label=labels[chosen_np[row]],
+                predicted=labels[predicted_np[row]],
                 probability=float(probabilities[row, chosen_np[row]]),
-                logit=attributions[0],
-                runner_up=to_json_value(classes[int(runner_np[row])]),
-                margin=attributions[1],
+                logit=Attribution(float(values_np[row, 0]), float(biases_np[row, 0]), logit_ngrams, logit_rest),
+                runner_up=labels[runner_np[row]],
+                margin=Attribution(float(values_np[row, 1]), float(biases_np[row, 1]), margin_ngrams, margin_rest),
                 tokens=tokens,
                 dropped=enc.dropped,
             )
@@ -387,66 +398,78 @@ def _explain_batch(
 class _Spans:
     """The batch's distinct (text, token span)s, grouped by text: rows bounds[i]:bounds[i + 1] are text i's."""
 
+    rows: np.ndarray  # the text of each span
     start: np.ndarray
     end: np.ndarray
     groups: np.ndarray  # bit g set when a window of kernel group g covers exactly this span
     scores: np.ndarray  # (spans, 2): the logit's and the margin's
-    bounds: np.ndarray  # (texts + 1,)
+    texts: int
 
 
 def _merge_spans(
-    rows: np.ndarray, start: np.ndarray, end: np.ndarray, group: np.ndarray, scores: np.ndarray, longest: int
+    rows: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    group: np.ndarray,
+    scores: np.ndarray,
+    longest: int,
+    texts: int,
 ) -> _Spans:
     """Sum the windows' scores per (text, token span), vectorised over the whole batch."""
     side = longest + 1
     key = (rows * side + start) * side + end
     unique, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.ravel()
     summed = np.stack([np.bincount(inverse, weights=scores[:, k], minlength=len(unique)) for k in (0, 1)], axis=1)
     bits = np.zeros(len(unique), dtype=np.int64)
     np.bitwise_or.at(bits, inverse, np.left_shift(1, group))
-    span_rows = unique // (side * side)
-    texts = int(rows.max(initial=-1)) + 1
-    bounds = np.searchsorted(span_rows, np.arange(texts + 1))
-    return _Spans(start=(unique // side) % side, end=unique % side, groups=bits, scores=summed, bounds=bounds)
+    return _Spans(unique // (side * side), (unique // side) % side, unique % side, bits, summed, texts)
 
 
-def _attribution(
+def _kernel_size_sets(kernel_sizes: Sequence[int]) -> list[tuple[int, ...]]:
+    """For each bit mask of kernel groups, the sorted distinct widths it names."""
+    return [
+        tuple(sorted({k for g, k in enumerate(kernel_sizes) if bits >> g & 1}))
+        for bits in range(1 << len(kernel_sizes))
+    ]
+
+
+def _listed(
     span: _Spans,
-    lo: int,
-    hi: int,
     which: int,
     top: int | None,
-    value: float,
-    bias: float,
-    text: str,
-    enc: _Encoded,
-    config: Any,
-) -> Attribution:
-    scores = span.scores[lo:hi, which]
-    order = np.argsort(-np.abs(scores), kind="stable")
-    listed = order if top is None else order[:top]
-    ngrams = [
-        _ngram(
-            int(span.start[lo + i]),
-            int(span.end[lo + i]),
-            int(span.groups[lo + i]),
-            float(scores[i]),
-            text,
-            enc,
-            config,
-        )
-        for i in listed
-    ]
-    rest = float(scores.sum() - scores[listed].sum())
-    return Attribution(value=float(value), bias=float(bias), ngrams=ngrams, rest=rest)
+    texts: list[str],
+    encoded: list[_Encoded],
+    widths: list[tuple[int, ...]],
+) -> list[tuple[list[NGram], float]]:
+    """Per text, its `top` n-grams by absolute score (column `which`), largest first, and the rest's sum."""
+    scores = span.scores[:, which]
+    order = np.lexsort((-np.abs(scores), span.rows))  # by text, then by |score| descending (stable)
+    if top is not None:
+        first_of_text = np.searchsorted(span.rows[order], np.arange(span.texts))
+        rank = np.arange(len(order)) - first_of_text[span.rows[order]]
+        order = order[rank < top]
+    totals = np.bincount(span.rows, weights=scores, minlength=span.texts)
+    kept = np.bincount(span.rows[order], weights=scores[order], minlength=span.texts)
+    bounds = np.searchsorted(span.rows[order], np.arange(span.texts + 1))
+    starts, ends = span.start[order].tolist(), span.end[order].tolist()
+    bits, values = span.groups[order].tolist(), scores[order].tolist()
+    out = []
+    for row in range(span.texts):
+        text, enc = texts[row], encoded[row]
+        ngrams = [
+            _ngram(starts[i], ends[i], widths[bits[i]], values[i], text, enc)
+            for i in range(bounds[row], bounds[row + 1])
+        ]
+        out.append((ngrams, float(totals[row] - kept[row])))
+    return out
 
 
-def _ngram(start: int, end: int, bits: int, score: float, text: str, enc: _Encoded, config: Any) -> NGram:
-    kernel_sizes = tuple(sorted({k for g, k in enumerate(config.kernel_sizes) if bits >> g & 1}))
+def _ngram(start: int, end: int, kernel_sizes: tuple[int, ...], score: float, text: str, enc: _Encoded) -> NGram:
     if start == end:
         return NGram(start, end, "", 0, 0, kernel_sizes, score)
     char_start, char_end = enc.offsets[start][0], enc.offsets[end - 1][1]
-    gap = next((i for i in range(start + 1, end) if i in enc.gaps), None)
+    gap = next((i for i in range(start + 1, end) if i in enc.gaps), None) if enc.gaps else None
     if gap is None:
         shown = text[char_start:char_end]
     else:  # the span joins the kept head and tail of a truncated text
@@ -454,17 +477,26 @@ def _ngram(start: int, end: int, bits: int, score: float, text: str, enc: _Encod
     return NGram(start, end, shown, char_start, char_end, kernel_sizes, score)
 
 
-def _token_scores(span: _Spans, lo: int, hi: int, length: int) -> np.ndarray:
-    """(2, length): each span's scores shared evenly among its tokens (a display convention)."""
-    out = np.zeros((2, length + 1))
-    start, end = span.start[lo:hi], span.end[lo:hi]
-    width = np.maximum(end - start, 1)
-    share = span.scores[lo:hi].T / width  # (2, spans)
-    nonempty = end > start
+def _token_scores(span: _Spans, lengths: np.ndarray) -> list[tuple[list[float], list[float]]]:
+    """Per text, each token's share of the logit's and the margin's n-gram scores (a display convention):
+    each span's score spread evenly over its tokens."""
+    first = np.concatenate([[0], np.cumsum(lengths + 1)])  # each text's slots, one more than its tokens
+    nonempty = span.end > span.start
+    rows, start, end = span.rows[nonempty], span.start[nonempty], span.end[nonempty]
+    out = []
     for k in (0, 1):
-        np.add.at(out[k], start[nonempty], share[k, nonempty])
-        np.add.at(out[k], end[nonempty], -share[k, nonempty])
-    return np.cumsum(out, axis=1)[:, :length]
+        share = span.scores[nonempty, k] / (end - start)
+        steps = np.bincount(first[rows] + start, weights=share, minlength=first[-1])
+        steps -= np.bincount(first[rows] + end, weights=share, minlength=first[-1])
+        out.append(np.cumsum(steps))
+    per_text = []
+    for row in range(len(lengths)):
+        lo = first[row]
+        hi = lo + lengths[row]
+        # minus the running sum before the text: the rounding left over by earlier texts' steps
+        base = [out[k][lo - 1] if lo else 0.0 for k in (0, 1)]
+        per_text.append(((out[0][lo:hi] - base[0]).tolist(), (out[1][lo:hi] - base[1]).tolist()))
+    return per_text
 
 
 #: Rows read and explained together by `iter_file_explanations`.
