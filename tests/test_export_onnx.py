@@ -198,7 +198,7 @@ def test_a_foreign_onnx_file_is_one_clear_error(folders, tmp_path) -> None:
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / "model.onnx").write_bytes((folders / "fp32" / "model.onnx").read_bytes())
-    with pytest.raises(TextCNNError, match=r'bare \.onnx file; `engine="onnx"` takes the folder'):
+    with pytest.raises(TextCNNError, match=r"bare \.onnx file; `engine='onnx'` takes the folder"):
         export.load_onnx_export(bare / "model.onnx")
 
 

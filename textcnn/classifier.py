@@ -64,6 +64,9 @@ from textcnn.training.step import seed_everything
 if TYPE_CHECKING:
     from textcnn.export.onnx import ExportResult
 
+if TYPE_CHECKING:
+    from textcnn.explanation import Explanation
+
 logger = logging.getLogger(__name__)
 
 #: Estimator parameters that belong to the model architecture rather than to training.
@@ -612,6 +615,22 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         """Labels from `classes_`, one per text (the temperature never changes which is highest)."""
         check_is_fitted(self, "model_")
         return self.classes_[self.predict_logits(X).argmax(axis=1)]
+
+    def explain(self, X: Iterable[str], top: int | None = 10, label: Any = None) -> list[Explanation]:
+        """Per text, the n-grams behind its logit for `label` (default: the predicted class), exactly.
+
+        Each `Explanation` holds the label, the `top` n-grams by absolute contribution (None: all)
+        with their token spans, input text and character offsets, the bias, and the same for the
+        margin over the runner-up class: contributions plus bias equal the logit (see
+        `textcnn.explanation`).
+        """
+        check_is_fitted(self, "model_")
+        from textcnn.explanation import explain_texts
+
+        batch_size = self._checked_predict_batch_size()
+        return explain_texts(
+            self.model_, self.tokenizer_, self.classes_, as_texts(X), top=top, label=label, batch_size=batch_size
+        )
 
     def score(self, X: Iterable[str], y: Iterable[Any], sample_weight: Any = None) -> float:
         """Accuracy of `predict(X)` against `y`, for any labels `fit` takes.

@@ -74,6 +74,19 @@ class TextCNN(nn.Module):
         and checkpoints are unchanged. The padding mask is built once for all kernel widths.
         Alternatives compared with this layout are listed in docs/measurements.md.
         """
+        pooled = []
+        for activations, group_mask in self.window_activations(input_ids):
+            pooled.extend(pool_windows(activations, group_mask, dim=2, pooling=self.config.pooling))
+        return torch.cat(pooled, dim=1)  # (batch, feature_dim)
+
+    def window_activations(self, input_ids: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per kernel width, the convolution outputs before ReLU and pooling, and their window mask.
+
+        Each pair is `activations` (batch, num_filters, windows), -inf at windows that do not
+        count, and that additive mask (batch, windows). Window t of kernel `group` covers the
+        padded positions t .. t + k - 1, i.e. the text's tokens t - edge .. t - edge + k - 1
+        (`edge_padding`). `features` pools exactly these; `textcnn.explanation` attributes them.
+        """
         # input_ids: (batch, time), right-padded with pad_id
         if input_ids.size(1) < self.min_length:
             input_ids = F.pad(input_ids, (0, self.min_length - input_ids.size(1)), value=self.config.pad_id)
@@ -83,16 +96,15 @@ class TextCNN(nn.Module):
         # A view, no copy: logical (batch, embedding_dim, 1, time), channels-last in memory.
         channels_last = embedded.unsqueeze(1).permute(0, 3, 1, 2)
         mask = self.window_mask(input_ids)  # (batch, time, len(kernel_sizes)), 0 or -inf
-        pooled = []
+        groups = []
         for group, conv in enumerate(self.conv_layers):
             weight = conv.weight.unsqueeze(2)  # (num_filters, embedding_dim, 1, kernel_size)
             padding = (0, self.edge_padding(group))
             # (batch, num_filters, windows)
             activations = F.conv2d(channels_last, weight, conv.bias, padding=padding).squeeze(2)
             group_mask = mask[:, : activations.size(2), group]  # (batch, windows)
-            activations = activations + group_mask.unsqueeze(1)  # padding -> -inf
-            pooled.extend(pool_windows(activations, group_mask, dim=2, pooling=self.config.pooling))
-        return torch.cat(pooled, dim=1)  # (batch, feature_dim)
+            groups.append((activations + group_mask.unsqueeze(1), group_mask))  # padding -> -inf
+        return groups
 
     def edge_padding(self, group: int) -> int:
         """Zero vectors added before and after the text for kernel `group`: k - 1 when wide, else 0."""

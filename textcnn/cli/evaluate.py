@@ -25,6 +25,7 @@ Examples:
   textcnn eval runs/reviews test.csv --output metrics.json
   textcnn eval runs/reviews test.csv --output - | jq .macro_f1
   textcnn eval runs/imdb imdb --split test
+  textcnn eval runs/reviews test.csv --plot confusion.png   # needs textcnn[plot]
 """
 
 
@@ -44,6 +45,12 @@ Examples:
     default=None,
     help="Also write the metrics as JSON here; - writes them to stdout (and the report to stderr).",
 )
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the confusion matrix, with class names, as a PNG here (needs textcnn[plot]: matplotlib).",
+)
 def evaluate_command(
     model_dir: str,
     data: str,
@@ -56,6 +63,7 @@ def evaluate_command(
     on_bad_rows: str,
     batch_size: int,
     output: str | None,
+    plot: str | None,
 ) -> None:
     """Evaluate the model in MODEL_DIR on labelled DATA: per-class report and confusion matrix."""
     from textcnn.classifier import TextCNNClassifier
@@ -76,6 +84,12 @@ def evaluate_command(
     if output and not to_stdout:
         check_output_path(output)  # before the work, not after it
         check_output_spares_inputs(output, model_dir=model_dir, data=data)
+    if plot:
+        from textcnn.plots import check_plotting
+
+        check_plotting("--plot")
+        check_output_path(plot)
+        check_output_spares_inputs(plot, model_dir=model_dir, data=data, option="--plot")
     classifier = TextCNNClassifier.load(model_dir)
     classifier.predict_batch_size = batch_size
     raw = load_source(data, split=split or "test", dataset_config=dataset_config, encoding=encoding, quoting=quoting)
@@ -101,9 +115,15 @@ def evaluate_command(
         click.echo(metrics_json, nl=False)
     elif output:
         atomic_write_text(Path(output), metrics_json)
+    if plot:
+        from textcnn.plots import plot_confusion_matrix
+
+        confusion = metrics["confusion_matrix"]
+        plot_confusion_matrix(confusion["matrix"], confusion["labels"], plot)
+        click.echo(f"Wrote the confusion matrix to {plot}", err=True)
 
 
-def check_output_spares_inputs(output: str, *, model_dir: str, data: str) -> None:
+def check_output_spares_inputs(output: str, *, model_dir: str, data: str, option: str = "--output") -> None:
     """Refuse an --output that would replace the data being evaluated or a file of the model.
 
     The labelled test set is often the only copy, and a model file replaced by metrics breaks the
@@ -113,9 +133,9 @@ def check_output_spares_inputs(output: str, *, model_dir: str, data: str) -> Non
     target = Path(output).resolve()
     if Path(data).exists() and _is_or_inside(target, Path(data).resolve()):
         where = "the evaluated data file" if Path(data).is_file() else f"inside the data folder {data}"
-        raise TextCNNError(f"--output {output} is {where}; choose another output")
+        raise TextCNNError(f"{option} {output} is {where}; choose another output")
     if _is_or_inside(target, Path(model_dir).resolve()):
-        raise TextCNNError(f"--output {output} is inside the model directory {model_dir}; choose a file outside it")
+        raise TextCNNError(f"{option} {output} is inside the model directory {model_dir}; choose a file outside it")
 
 
 def _is_or_inside(path: Path, other: Path) -> bool:

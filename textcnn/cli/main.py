@@ -24,7 +24,9 @@ from textcnn import __version__
 from textcnn.cli import ABORTED
 from textcnn.cli.errors import FlagsInMessages, as_flags
 from textcnn.cli.evaluate import evaluate_command
+from textcnn.cli.explain import explain_command
 from textcnn.cli.export import export_command
+from textcnn.cli.inspect import inspect_command
 from textcnn.cli.predict import predict_command
 from textcnn.cli.train import train_command
 from textcnn.cli.vectors import vectors_command
@@ -94,7 +96,7 @@ def _leave_for_torchrun(message: str) -> None:
 @click.group(cls=TextCNNGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="textcnn")
 def cli() -> None:
-    """Convolutional text classification (Kim 2014): train, evaluate, predict; word vectors."""
+    """Convolutional text classification (Kim 2014): train, evaluate, predict, explain; word vectors."""
     root = logging.getLogger()
     had_handlers = list(root.handlers)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -108,3 +110,5 @@ cli.add_command(evaluate_command)
 cli.add_command(predict_command)
 cli.add_command(vectors_command)
 cli.add_command(export_command)
+cli.add_command(explain_command)
+cli.add_command(inspect_command)

@@ -327,6 +327,7 @@ def train_command(
                         f"(checkpoint: {checkpoint_dir})"
                     )
                 classifier.save(out)
+                _draw_curves(classifier, out)
             if classifier.interrupted_:
                 if classifier.refit_stopped_:
                     saved = f"saved the validated model ({best}) to {out}; the refit on all rows was stopped"
@@ -342,6 +343,18 @@ def train_command(
                 click.get_current_context().exit(stop.exit_code)
             remove_checkpoint(checkpoint_dir)
             click.echo(f"Saved model to {out} ({best})", err=True)
+
+
+def _draw_curves(classifier: TextCNNClassifier, out: Path) -> None:
+    """curves.png in the model folder when matplotlib is installed; else one line on how to get it."""
+    from textcnn.plots import CURVES_FILE, INSTALL_HINT, plot_training_curves, plotting_available
+
+    if not plotting_available():
+        click.echo(f"Training curves ({CURVES_FILE} in the model folder) need matplotlib: {INSTALL_HINT}", err=True)
+        return
+    history = [*classifier.history_, *classifier.refit_history_]
+    if history:
+        plot_training_curves(history, out / CURVES_FILE)
 
 
 def _best_summary(classifier: TextCNNClassifier) -> str:

@@ -371,7 +371,7 @@ def load_onnx_export(path: str | Path) -> OnnxExport:
             path = path.parent
         else:
             raise TextCNNError(
-                f"{path} is a bare .onnx file; `engine="onnx"` takes the folder `textcnn export` writes "
+                f"{path} is a bare .onnx file; `engine='onnx'` takes the folder `textcnn export` writes "
                 "(model.onnx with export.json, tokenizer.json, labels.json and config.json)"
             )
     if not path.is_dir():

@@ -92,5 +92,5 @@ def load_engine(model: TextCNNClassifier | str | Path, engine: str = "torch") ->
     from textcnn.export.onnx import MANIFEST_FILE
 
     if (Path(model) / MANIFEST_FILE).is_file() and not (Path(model) / "model.safetensors").is_file():
-        raise TextCNNError(f"{model} is an ONNX export folder: predict with it using `engine="onnx"`")
+        raise TextCNNError(f"{model} is an ONNX export folder: predict with it using `engine='onnx'`")
     return TorchEngine(TextCNNClassifier.load(model))
