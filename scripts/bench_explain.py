@@ -6,7 +6,7 @@ process with the same threads, and the fastest run of each is compared. The targ
 in at most 2x the time of predicting.
 
 Usage:
-    python scripts/bench_explain.py [DATA_DIR] [--model DIR] [--save DIR] [--epochs N]
+    python -m scripts.bench_explain [DATA_DIR] [--model DIR] [--save DIR] [--epochs N]
         [--embedding-dim D] [--num-filters F] [--refit] [--threads T] [--texts 1000] [--repeats 5] [--top 10]
         [--json FILE]
 
@@ -26,10 +26,9 @@ from typing import Any
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from textcnn import TextCNNClassifier
 
-from textcnn import TextCNNClassifier  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def read_csv(path: Path) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ next to the same graph in fp32 and the torch engine's own path: it decides wheth
 offering for the PyTorch engine.
 
 Usage:
-    python scripts/bench_onnx.py [DATA_DIR] [--model DIR] [--epochs N] [--rows 100000] [--threads N]
+    python -m scripts.bench_onnx [DATA_DIR] [--model DIR] [--epochs N] [--rows 100000] [--threads N]
                                  [--repeats 2] [--json bench-results/onnx.json]
 
 DATA_DIR defaults to ../shared/benchmarks/mr. Nothing is written into the repository but --json.
@@ -29,7 +29,6 @@ import csv
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,18 +39,17 @@ from typing import Any
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from textcnn import TextCNNClassifier
+from textcnn.batching import inference_batches, pad_batch
+from textcnn.export.graph import ExportGraph
+from textcnn.export.onnx import OPSET, _quantize_int8, _trace, export_onnx, open_session, run_logits
+from textcnn.inference import cpu_batch_tokens, predict_logits
+from textcnn.prediction.engines import OnnxEngine
+from textcnn.prediction.stream import iter_predictions, predict_file, torch_threads
+from textcnn.projection import TokenProjection
+from textcnn.tokenization import encode_batch
 
-from textcnn import TextCNNClassifier  # noqa: E402
-from textcnn.batching import inference_batches, pad_batch  # noqa: E402
-from textcnn.export.graph import ExportGraph  # noqa: E402
-from textcnn.export.onnx import OPSET, _quantize_int8, _trace, export_onnx, open_session, run_logits  # noqa: E402
-from textcnn.inference import cpu_batch_tokens, predict_logits  # noqa: E402
-from textcnn.prediction.engines import OnnxEngine  # noqa: E402
-from textcnn.prediction.stream import iter_predictions, predict_file, torch_threads  # noqa: E402
-from textcnn.projection import TokenProjection  # noqa: E402
-from textcnn.tokenization import encode_batch  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def read_csv(path: Path) -> tuple[list[str], list[str]]:

@@ -73,7 +73,7 @@ def trained(tmp_path_factory):
     saved = result.output.strip().splitlines()[-1]
     pattern = (
         r"weights averaged over epochs [\d,]+, validation accuracy [01]\.\d{4}; "
-        r"then refit on all training rows for (\d+) epochs\)$"
+        r"(?:calibrated, temperature [\d.]+; )?then refit on all training rows for (\d+) epochs\)$"
     )
     refit = re.search(pattern, saved)
     assert refit and 1 <= int(refit.group(1)) <= SMALL["epochs"], saved

@@ -86,7 +86,7 @@ def test_balanced_weights_undo_the_prior_of_a_rare_class() -> None:
     without weights, about half with balanced weights (each class then weighs the same in the loss)."""
     texts, labels = noise_corpus(180, 20)
     unseen = [" ".join(random.Random(1).choices(WORDS, k=8)) for _ in range(50)]
-    settings = {**SMALL, "refit": False, "average_best": 1, "epochs": 6, "patience": 6}
+    settings = {**SMALL, "refit": False, "average_best": 1, "epochs": 6, "patience": 6, "calibrate": False}
     plain = TextCNNClassifier(**settings).fit(texts, labels)
     balanced = TextCNNClassifier(class_weight="balanced", **settings).fit(texts, labels)
     minor = list(plain.classes_).index("minor")

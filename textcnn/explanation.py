@@ -363,7 +363,7 @@ def _explain_batch(
     )
     values_np = values.double().cpu().numpy()
     biases_np = biases.double().cpu().numpy()
-    probabilities = softmax(logits.float().cpu().numpy())
+    probabilities = softmax(logits.float().cpu().numpy(), model.config.temperature)  # calibrated, as predict_proba
     chosen_np, runner_np = chosen.cpu().numpy(), runner_up.cpu().numpy()
     predicted_np = logits.argmax(dim=1).cpu().numpy()
     labels = [to_json_value(c) for c in classes]
