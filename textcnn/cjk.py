@@ -38,7 +38,9 @@ CJK_BIGRAMS_MARKER = "[CJK_BIGRAMS]"
 #: Characters that are, or that NFKC turns into, Han, Hiragana or Katakana (CJK radicals, Kangxi
 #: radicals, enclosed and compatibility forms, half-width Katakana): a text with none of them has
 #: no bigram, so it is never normalised or pre-tokenised a second time while counting.
-_MAYBE_CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U0001f200-\U0001f2ff]")
+_MAYBE_CJK = re.compile(
+    r"[\u2e80-\u2fdf\u3000-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U0001f200-\U0001f2ff\U0002f800-\U0002fa1f]"
+)
 
 
 @functools.cache
