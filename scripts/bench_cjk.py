@@ -90,12 +90,13 @@ def run_textcnn(train: Rows, test: Rows, seed: int, bigrams: bool, params: dict[
             tokenizer.save(extra["tokenizer"])
         classifier = TextCNNClassifier(seed=seed, **params, **extra).fit(*train)
     seconds = time.perf_counter() - start
+    config = classifier.model_.config
     return {
         "accuracy": accuracy(test[1], classifier.predict(test[0])),
         "train_seconds": round(seconds, 1),
-        "vocab_size": classifier.model_config_.vocab_size,
-        "max_length": classifier.model_config_.max_length,
-        "num_filters": classifier.model_config_.num_filters,
+        "vocab_size": config.vocab_size,
+        "max_length": config.max_length,
+        "num_filters": config.num_filters,
         "best_epoch": classifier.best_epoch_,
         "refit": classifier.refit_,
     }
@@ -142,7 +143,8 @@ def run_fasttext(train: Rows, test: Rows, seed: int) -> dict[str, Any]:
                 handle.write(f"__label__{label} {spaced(text)}\n")
         model = fasttext.train_supervised(str(path), seed=seed, thread=1, verbose=0, **FASTTEXT_PARAMS)
     seconds = time.perf_counter() - start
-    predicted = [model.predict(spaced(text))[0][0].removeprefix("__label__") for text in test[0]]
+    labels, _ = model.predict([spaced(text) for text in test[0]])  # a list: avoids a NumPy 2 bug of 0.9.3
+    predicted = [label[0].removeprefix("__label__") for label in labels]
     return {"accuracy": accuracy(test[1], predicted), "train_seconds": round(seconds, 1)}
 
 
