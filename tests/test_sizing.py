@@ -24,7 +24,7 @@ from textcnn.sizing import (
     resolve_sizing,
     sample_positions,
 )
-from textcnn.tokenization import train_tokenizer
+from textcnn.tokenization import encode_batch, train_tokenizer
 
 #: SMALL without its filter count, which these tests leave to "auto".
 FAST = {key: value for key, value in SMALL.items() if key != "num_filters"} | {"epochs": 2, "embedding_dim": 8}
@@ -54,10 +54,10 @@ def test_a_given_size_is_kept_and_only_the_other_is_decided() -> None:
         resolve_sizing(AUTO, 7, None)
 
 
-def test_median_counts_every_cjk_character_as_a_token() -> None:
+def test_median_counts_every_cjk_character_and_bigram_as_a_token() -> None:
     texts = ["今天天气很好", "a b c", "one, two"]  # 6 characters; 3 words; 2 words and a comma
     assert median_token_count(texts) == 3.0
-    assert median_token_count(["今天天气很好", "今天天气很好", "a"]) == 6.0
+    assert median_token_count(["今天天气很好", "今天天气很好", "a"]) == 6.0 + 5.0  # 6 characters, 5 bigrams
     assert median_token_count([]) == 0.0
     assert median_token_count([None, None, "x y"]) == 0.0
 
@@ -65,7 +65,7 @@ def test_median_counts_every_cjk_character_as_a_token() -> None:
 def test_median_uses_a_given_tokenizer_and_agrees_with_the_trained_one() -> None:
     texts = ["The cat sat.", "Dogs run fast, very fast!", "一个中文句子", "x"]
     tokenizer = train_tokenizer(texts)
-    expected = sorted(len(tokenizer.encode(text).ids) for text in texts)
+    expected = sorted(len(ids) for ids in encode_batch(tokenizer, texts, max_length=1000))
     assert median_token_count(texts, tokenizer) == (expected[1] + expected[2]) / 2
     assert median_token_count(texts) == median_token_count(texts, tokenizer)
 

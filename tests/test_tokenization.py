@@ -41,7 +41,7 @@ def test_cjk_text_is_split_into_characters_not_one_token_per_sentence() -> None:
     texts = ["我喜欢这部电影", "日本語のテキストです"]
     tokenizer = train_tokenizer(texts)
     ids = encode_batch(tokenizer, texts, max_length=50)
-    assert [len(x) for x in ids] == [7, 10]
+    assert [len(x) for x in ids] == [7 + 6, 10 + 9]  # each character, and a bigram between each two
     assert UNK_ID not in ids[0]
 
 

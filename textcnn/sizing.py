@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Tokenizer
 
+from textcnn.cjk import bigram_table, neighbours
 from textcnn.config import (
     AUTO,
     DOCUMENT_MAX_LENGTH,
@@ -71,8 +72,9 @@ def sample_positions(count: int, size: int = LENGTH_SAMPLE_SIZE) -> np.ndarray:
 def median_token_count(texts: Sequence[str | None], tokenizer: Tokenizer | None = None) -> float:
     """Median number of tokens per text, with `tokenizer`, or with the tokenizer textcnn would train.
 
-    A trained WordLevel tokenizer maps every pre-token to one id, so counting the default
-    normaliser's and pre-tokeniser's output gives its lengths before any vocabulary exists. Each
+    A trained WordLevel tokenizer maps every pre-token to one id, and puts a CJK bigram between
+    each two neighbouring CJK characters, so counting the default normaliser's and pre-tokeniser's
+    output and those pairs gives its lengths before any vocabulary exists. Each
     text is cut to what `DOCUMENT_MAX_LENGTH` tokens can span first (a 10 MB line costs no more),
     which changes no count below that.
     """
@@ -81,10 +83,13 @@ def median_token_count(texts: Sequence[str | None], tokenizer: Tokenizer | None 
     if not cut:
         return 0.0
     if tokenizer is not None:
-        counts = [len(encoding.ids) for encoding in tokenizer.encode_batch(cut, add_special_tokens=False)]
+        bigrams = bigram_table(tokenizer)
+        encodings = tokenizer.encode_batch(cut, add_special_tokens=False)
+        counts = [len(bigrams.insert(e.ids) if bigrams else e.ids) for e in encodings]
     else:
         normalizer, pre_tokenizer = build_normalizer(), build_pre_tokenizer()
-        counts = [len(pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))) for text in cut]
+        pre_tokens = ([token for token, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(t))] for t in cut)
+        counts = [len(tokens) + len(neighbours(tokens)) for tokens in pre_tokens]
     return float(np.median(counts))
 
 

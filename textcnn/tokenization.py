@@ -5,10 +5,13 @@ that languages written without spaces do not collapse into one token per sentenc
 Han, Hiragana and Katakana character as a token of its own (the convolutions then see character
 n-grams, the usual unit for Chinese and Japanese text classification), and likewise every letter of
 Thai, Lao, Khmer, Myanmar and the other spaceless scripts of South-East Asia (Tai Tham, Balinese,
-Javanese, ...) with its vowel and tone marks. Each emoji is a token of its own too.
+Javanese, ...) with its vowel and tone marks. Each emoji is a token of its own too. Between two
+neighbouring Han/Kana characters goes their bigram's token (`textcnn.cjk`), so that a model sees
+two-character words directly without a dictionary.
 
 The rule lives in each tokenizer.json: a tokenizer saved by an older version keeps the
-pre-tokenizer it was trained with, so its models tokenise exactly as before.
+pre-tokenizer it was trained with, and gets bigrams only if its vocabulary has
+`textcnn.cjk.CJK_BIGRAMS_MARKER`, so its models tokenise exactly as before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 
+from textcnn.cjk import BigramCounter, add_bigrams, bigram_table
 from textcnn.config import TRUNCATIONS
 from textcnn.errors import TextCNNError, first_line
 
@@ -117,11 +121,15 @@ def train_tokenizer(
     max_vocab: int | None = None,
     max_length: int | None = None,
     truncation: str = "head",
+    cjk_bigrams: bool = True,
 ) -> Tokenizer:
     """Train a WordLevel tokenizer whose ids 0 and 1 are `[PAD]` and `[UNK]`.
 
     With `max_length`, only the part of each text that `encode_batch` would keep is counted, so a
-    multi-megabyte line costs no more memory than a text of `max_length` tokens.
+    multi-megabyte line costs no more memory than a text of `max_length` tokens. With
+    `cjk_bigrams`, texts with Chinese or Japanese characters also give a vocabulary of character
+    bigrams (up to `max_vocab` more tokens, each seen `min_freq` times), which `encode_batch`
+    inserts between neighbouring characters (see `textcnn.cjk`); other texts are not affected.
     """
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
     tokenizer.normalizer = build_normalizer()
@@ -131,7 +139,11 @@ def train_tokenizer(
         trainer_kwargs["vocab_size"] = max_vocab
     trainer = trainers.WordLevelTrainer(show_progress=False, **trainer_kwargs)
     max_chars = max_length * CHARS_PER_TOKEN_BUDGET if max_length is not None else None
-    tokenizer.train_from_iterator(_batched(texts, 1000, max_chars, truncation), trainer=trainer)
+    bigrams = BigramCounter(tokenizer) if cjk_bigrams else None
+    batches = _batched(texts, 1000, max_chars, truncation)
+    tokenizer.train_from_iterator(bigrams.watch(batches) if bigrams else batches, trainer=trainer)
+    if bigrams is not None:
+        add_bigrams(tokenizer, bigrams.counts, min_freq=min_freq, max_bigrams=max_vocab)
     return tokenizer
 
 
@@ -172,13 +184,18 @@ def encode_batch(
 
     Texts are encoded `ENCODE_CHUNK` at a time: a tokenizers `Encoding` carries tokens, offsets and
     masks besides the ids, and holding them for a whole input at once costs several times the
-    memory of the ids themselves.
+    memory of the ids themselves. A tokenizer with CJK bigrams (`textcnn.cjk`) gets them inserted
+    before truncation: they count against `max_length` like any token.
     """
     char_budget = max_length * CHARS_PER_TOKEN_BUDGET
+    bigrams = bigram_table(tokenizer)
     ids: list[list[int]] = []
     for batch in _batched(texts, ENCODE_CHUNK, char_budget, truncation):
         encodings = tokenizer.encode_batch_fast(batch, add_special_tokens=False)
-        ids.extend(keep_tokens(encoding.ids, max_length, truncation) for encoding in encodings)
+        if bigrams is None:
+            ids.extend(keep_tokens(encoding.ids, max_length, truncation) for encoding in encodings)
+        else:
+            ids.extend(keep_tokens(bigrams.insert(encoding.ids), max_length, truncation) for encoding in encodings)
     return ids
 
 
