@@ -15,8 +15,9 @@ from textcnn.errors import TextCNNError
 if TYPE_CHECKING:
     from textcnn.classifier import TextCNNClassifier
     from textcnn.config import ModelConfig, TrainConfig
+    from textcnn.prediction.stream import iter_predictions, predict_file
 
-__all__ = ["ModelConfig", "TextCNNClassifier", "TextCNNError", "TrainConfig"]
+__all__ = ["ModelConfig", "TextCNNClassifier", "TextCNNError", "TrainConfig", "iter_predictions", "predict_file"]
 __version__ = "0.1.0"
 
 #: Each lazily imported public name -> the module defining it.
@@ -24,6 +25,8 @@ _MODULE_OF = {
     "ModelConfig": "textcnn.config",
     "TextCNNClassifier": "textcnn.classifier",
     "TrainConfig": "textcnn.config",
+    "iter_predictions": "textcnn.prediction.stream",
+    "predict_file": "textcnn.prediction.stream",
 }
 
 
