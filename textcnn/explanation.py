@@ -57,7 +57,7 @@ Classes = Sequence[Any] | np.ndarray
 GAP = " … "
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is built per listed n-gram, and frozen __init__ costs about twice as much
 class NGram:
     """A span of kept tokens and its signed contribution to the explained quantity."""
 
@@ -88,7 +88,7 @@ class Attribution:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, like NGram: one is built per token of every explained text
 class Token:
     """A kept token as it appears in the input, with its display share of the n-gram scores."""
 
