@@ -61,6 +61,35 @@ class EpochOutcome:
         return round(time.perf_counter() - self.started, 3)
 
 
+def checkpoint_stop(
+    learner: Learner,
+    context: RunContext,
+    epoch: int,
+    outcome: EpochOutcome,
+    history: list[dict[str, Any]],
+    **fields: Any,
+) -> None:
+    """Hand `context.on_checkpoint` the state of an epoch `should_stop` ended part-way (`outcome.stopped`).
+
+    `fields` are the caller's kept-weights fields of `Learner.training_state` (best state, kept epochs).
+    """
+    done = outcome.stopped
+    if context.on_checkpoint is None or done is None:
+        return
+    context.on_checkpoint(
+        learner.training_state(
+            epoch=epoch - 1,
+            step=done.step,
+            epoch_rng=outcome.rng_state,
+            epoch_loss=done.loss,
+            epoch_seen=done.seen,
+            epoch_seconds=done.seconds,
+            history=history,
+            **fields,
+        )
+    )
+
+
 def run_epoch(
     learner: Learner,
     data: TrainingData,

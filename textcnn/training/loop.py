@@ -34,7 +34,7 @@ from textcnn.training.context import (
     TrainingResult,
 )
 from textcnn.training.early_stopping import EarlyStopping, average_states
-from textcnn.training.epoch import PartialEpoch, run_epoch
+from textcnn.training.epoch import PartialEpoch, checkpoint_stop, run_epoch
 from textcnn.training.refit import refit_model
 from textcnn.training.step import build_optimizer, cpu_state, prepare_learner, seed_everything
 
@@ -132,20 +132,7 @@ def fit_validated(
         partial = PartialEpoch()
         if outcome.stopped is not None:
             result.interrupted = True
-            done = outcome.stopped
-            if context.on_checkpoint is not None:
-                context.on_checkpoint(
-                    learner.training_state(
-                        epoch=epoch - 1,
-                        step=done.step,
-                        epoch_rng=outcome.rng_state,
-                        epoch_loss=done.loss,
-                        epoch_seen=done.seen,
-                        epoch_seconds=done.seconds,
-                        history=result.history,
-                        **stopping.checkpoint_fields(),
-                    )
-                )
+            checkpoint_stop(learner, context, epoch, outcome, result.history, **stopping.checkpoint_fields())
             break
         scores = validation_scores(model, *valid, config, context.device)
         valid_accuracy, valid_loss = scores["valid_accuracy"], scores["valid_loss"]

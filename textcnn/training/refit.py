@@ -15,7 +15,7 @@ from textcnn.model import TextCNN
 from textcnn.training.checkpoint import KeptEpoch, TrainingState
 from textcnn.training.context import RunContext, TrainingData, TrainingResult
 from textcnn.training.early_stopping import average_states, kept_epochs
-from textcnn.training.epoch import PartialEpoch, run_epoch
+from textcnn.training.epoch import PartialEpoch, checkpoint_stop, run_epoch
 from textcnn.training.step import cpu_state, prepare_learner
 
 logger = logging.getLogger(__name__)
@@ -57,21 +57,7 @@ def refit_model(
         partial = PartialEpoch()
         if outcome.stopped is not None:
             result.interrupted = True
-            done = outcome.stopped
-            if context.on_checkpoint is not None:
-                context.on_checkpoint(
-                    learner.training_state(
-                        epoch=epoch - 1,
-                        step=done.step,
-                        epoch_rng=outcome.rng_state,
-                        epoch_loss=done.loss,
-                        epoch_seen=done.seen,
-                        epoch_seconds=done.seconds,
-                        history=result.history,
-                        best_state=initial_state,
-                        top_epochs=kept,
-                    )
-                )
+            checkpoint_stop(learner, context, epoch, outcome, result.history, best_state=initial_state, top_epochs=kept)
             break
         record = {"epoch": epoch, "refit": True, "train_loss": outcome.train_loss, "seconds": outcome.seconds()}
         result.history.append(record)
